@@ -1,0 +1,139 @@
+"""DSP tone-colour conversion with WORLD: log-F0 mapping + class-wise mel-cepstral mean/variance."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pysptk
+import pyworld
+
+from voxclone.audio.dsp import match_loudness, resample, rms_db
+from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
+from voxclone.audio.types import Audio
+from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.errors import AudioError
+
+
+@dataclass(frozen=True)
+class WorldConfig:
+    """Analysis settings (changing any of them changes ``WorldConverter.version``).
+
+    sample_rate: analysis/synthesis rate in Hz; frame_period_ms: hop; order: mel-cepstrum order;
+    alpha: all-pass constant of the mel warp at ``sample_rate``; f0_method: source F0 extractor;
+    target_f0_method: extractor for enrolment clips.
+    """
+
+    sample_rate: int = 22050
+    frame_period_ms: float = 5.0
+    order: int = 34
+    alpha: float = 0.455
+    f0_method: F0Method = "harvest"
+    target_f0_method: F0Method = "harvest"
+
+
+@dataclass
+class Analysis:
+    """WORLD parameters of one utterance: f0 (T,), mcep (T, order+1), ap (T, fft//2+1), level."""
+
+    f0: np.ndarray
+    mcep: np.ndarray
+    ap: np.ndarray
+    speech: np.ndarray
+    level_db: float
+
+
+class WorldConverter:
+    """WORLD analysis → F0 and spectral-envelope mapping toward the target → WORLD synthesis.
+
+    The envelope map is a per-dimension mean/variance match of mel-cepstra (c0 kept), done
+    separately for voiced and unvoiced frames, blended with the source by ``strength``.
+    """
+
+    name = "world"
+
+    def __init__(self, config: WorldConfig = WorldConfig()) -> None:
+        self.config = config
+        self.fft_size = pyworld.get_cheaptrick_fft_size(config.sample_rate, 71.0)
+        key = "-".join(str(v) for v in asdict(config).values())
+        self.version = f"world-2:{key}"
+
+    def analyze(self, audio: Audio, method: F0Method | None = None) -> Analysis:
+        """WORLD analysis at the configured rate."""
+        cfg = self.config
+        a = resample(audio, cfg.sample_rate)
+        if a.duration < 0.1:
+            raise AudioError("Audio is too short to convert (under 0.1 s).")
+        x = a.samples.astype(np.float64)
+        f0, t = extract_f0(a, method or cfg.f0_method, cfg.frame_period_ms)
+        sp = pyworld.cheaptrick(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
+        ap = pyworld.d4c(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
+        mcep = pysptk.sp2mc(sp, order=cfg.order, alpha=cfg.alpha)
+        speech = mcep[:, 0] > (np.percentile(mcep[:, 0], 95) - 6.0)  # within ~50 dB of the peak
+        return Analysis(f0, mcep, ap, speech, rms_db(a))
+
+    def features(self, clips: list[Audio]) -> Features:
+        """Target statistics: log-F0 mean/std and class-wise mel-cepstral mean/std."""
+        parts = [self.analyze(c, self.config.target_f0_method) for c in clips]
+        return self._stats(parts)
+
+    def _stats(self, parts: list[Analysis]) -> Features:
+        f0 = np.concatenate([p.f0 for p in parts])
+        mcep = np.concatenate([p.mcep for p in parts])
+        speech = np.concatenate([p.speech for p in parts])
+        mean, std = log_f0_stats(f0)
+        out: Features = {"lf0_mean": mean, "lf0_std": std,
+                         "level_db": float(np.median([p.level_db for p in parts]))}
+        for cls, sel in (("voiced", (f0 > 0) & speech), ("unvoiced", (f0 == 0) & speech)):
+            frames = mcep[sel] if sel.sum() >= 10 else mcep[speech]
+            out[f"mc_mean_{cls}"] = frames.mean(axis=0).tolist()
+            out[f"mc_std_{cls}"] = np.maximum(frames.std(axis=0), 1e-4).tolist()
+        return out
+
+    def convert(self, audio: Audio, target: Features, settings: ConvertSettings = ConvertSettings(),
+                source: Features | None = None, f0_method: F0Method | None = None) -> Audio:
+        """``audio`` in the target's voice, at ``config.sample_rate``."""
+        cfg = self.config
+        an = self.analyze(audio, f0_method)
+        src = source or self._stats([an])
+        f0 = self._map_f0(an.f0, src, target, settings)
+        mcep = self._map_mcep(an, src, target, settings.strength)
+        sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
+        y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate, cfg.frame_period_ms)
+        out = Audio(y.astype(np.float32), cfg.sample_rate)
+        return match_loudness(out, an.level_db)
+
+    @staticmethod
+    def _map_f0(f0: np.ndarray, src: Features, tgt: Features, s: ConvertSettings) -> np.ndarray:
+        voiced = f0 > 0
+        out = f0.copy()
+        if not voiced.any():
+            return out
+        lf0 = np.log(f0[voiced])
+        ms, ss = src["lf0_mean"], src["lf0_std"]
+        mt, st = tgt["lf0_mean"], tgt["lf0_std"]
+        if not np.isfinite(ms) or not np.isfinite(mt):
+            mapped = lf0
+        else:
+            ratio = (st / ss) if ss > 1e-3 else 1.0
+            mapped = (lf0 - ms) * ratio * s.energy + mt
+            mapped = lf0 + s.strength * (mapped - lf0)
+        out[voiced] = np.exp(mapped + s.pitch_shift * np.log(2.0) / 12.0)
+        return out
+
+    @staticmethod
+    def _map_mcep(an: Analysis, src: Features, tgt: Features, strength: float) -> np.ndarray:
+        out = an.mcep.copy()
+        for cls, sel in (("voiced", an.f0 > 0), ("unvoiced", an.f0 == 0)):
+            if not sel.any():
+                continue
+            ms, ss = np.asarray(src[f"mc_mean_{cls}"]), np.asarray(src[f"mc_std_{cls}"])
+            mt, st = np.asarray(tgt[f"mc_mean_{cls}"]), np.asarray(tgt[f"mc_std_{cls}"])
+            x = an.mcep[sel]
+            y = (x - ms) / ss * st + mt
+            y[:, 0] = x[:, 0]  # keep the source's frame energy
+            out[sel] = x + strength * (y - x)
+        return out
+
+
+register_converter("world", WorldConverter)

@@ -1,0 +1,51 @@
+"""Typed errors. Every message says what was wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class VoxcloneError(Exception):
+    """Base class of every error voxclone raises on purpose."""
+
+
+class AudioError(VoxcloneError):
+    """An audio file is missing, unreadable, empty or has an unusable format."""
+
+
+class ReferenceTooShort(AudioError):
+    """A reference holds less speech than enrolment needs."""
+
+
+class SilentReference(AudioError):
+    """A reference holds no speech at all."""
+
+
+class UnsupportedLanguage(VoxcloneError):
+    """A language no engine of the requested kind can speak."""
+
+
+class TextError(VoxcloneError):
+    """Text is empty or longer than the documented limit."""
+
+
+class VoiceNotFound(VoxcloneError):
+    """A voice name not present in the voice library."""
+
+
+class InvalidVoiceName(VoxcloneError):
+    """A voice name that is not allowed (path separators, '..', odd characters)."""
+
+
+class VoiceExists(VoxcloneError):
+    """A voice of that name already exists."""
+
+
+class EngineUnavailable(VoxcloneError):
+    """An engine is unknown or cannot run here (missing program or package)."""
+
+
+class ModelNotFound(EngineUnavailable):
+    """A neural engine's model files are missing; the message names the fetch command."""
+
+
+class ProfileVersionError(VoxcloneError):
+    """A stored file was written by an unknown format version."""

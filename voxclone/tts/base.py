@@ -1,0 +1,87 @@
+"""The TTSEngine protocol, per-call style settings and the engine registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from voxclone.audio.types import Audio
+from voxclone.errors import EngineUnavailable
+
+
+@dataclass(frozen=True)
+class Style:
+    """Per-call style controls.
+
+    speed: tempo multiplier, 0.5-2.0 (1 = engine default).
+    pitch: pitch offset in semitones, -12..12.
+    energy: expressiveness/loudness multiplier, 0.25-2.0 (1 = neutral); scales level and the
+        width of the intonation.
+    """
+
+    speed: float = 1.0
+    pitch: float = 0.0
+    energy: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, lo, hi in (("speed", 0.5, 2.0), ("pitch", -12.0, 12.0), ("energy", 0.25, 2.0)):
+            value = getattr(self, name)
+            if not lo <= value <= hi:
+                raise ValueError(f"{name}={value} is out of range: use {lo}..{hi}.")
+
+
+@dataclass(frozen=True)
+class BaseVoice:
+    """A voice a base engine can speak with.
+
+    id: engine-specific identifier (e.g. ``en-us+f3``); lang: language code; gender: "M"/"F".
+    """
+
+    id: str
+    lang: str
+    gender: str
+    engine: str
+
+
+class TTSEngine(Protocol):
+    """Base text-to-speech: text in one language → float32 mono Audio at ``sample_rate``."""
+
+    name: str
+    sample_rate: int
+    languages: tuple[str, ...]
+
+    def voices(self, lang: str | None = None) -> list[BaseVoice]:
+        """Base voices, optionally only those of ``lang``."""
+        ...
+
+    def default_voice(self, lang: str) -> BaseVoice:
+        """The voice used when the caller names none."""
+        ...
+
+    def synthesize(self, text: str, lang: str, voice: str | None = None,
+                   style: Style = Style()) -> Audio:
+        """Speak one piece of text (a sentence or a few)."""
+        ...
+
+
+_REGISTRY: dict[str, Callable[[], TTSEngine]] = {}
+_INSTANCES: dict[str, TTSEngine] = {}
+
+
+def register_tts(name: str, factory: Callable[[], TTSEngine]) -> None:
+    """Make an engine available under ``name``; ``factory`` raises EngineUnavailable if it cannot run."""
+    _REGISTRY[name] = factory
+
+
+def tts_names() -> list[str]:
+    """Names of every registered base TTS engine."""
+    return sorted(_REGISTRY)
+
+
+def get_tts(name: str = "espeak") -> TTSEngine:
+    """The engine registered as ``name`` (built once per process)."""
+    if name not in _REGISTRY:
+        raise EngineUnavailable(f"Unknown TTS engine '{name}'. Available: {', '.join(tts_names())}.")
+    if name not in _INSTANCES:
+        _INSTANCES[name] = _REGISTRY[name]()
+    return _INSTANCES[name]

@@ -1,0 +1,104 @@
+"""Base TTS with espeak-ng (formant synthesis): offline, many languages, no model files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from voxclone.audio.types import Audio
+from voxclone.errors import EngineUnavailable, TextError
+from voxclone.text.languages import normalize_language
+from voxclone.tts.base import BaseVoice, Style, register_tts
+
+# espeak-ng voice per language. Mandarin needs the pinyin voice: the plain `cmn` voice reads the
+# pinyin of each character as English.
+_LANG_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "zh": "cmn-latn-pinyin", "ja": "ja",
+               "ko": "ko"}
+# (variant, gender); the first is the default.
+_VARIANTS = (("m3", "M"), ("f3", "F"), ("m1", "M"), ("m7", "M"), ("f2", "F"), ("f4", "F"),
+             ("m2", "M"), ("f5", "F"), ("klatt", "M"), ("klatt4", "F"))
+_EXTRA_EN = (("en-gb+m3", "M"), ("en-gb+f3", "F"))
+_KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+
+
+class EspeakTTS:
+    """espeak-ng behind the TTSEngine protocol; 22050 Hz output."""
+
+    name = "espeak"
+    sample_rate = 22050
+    languages = tuple(_LANG_VOICE)
+
+    def __init__(self, binary: str | None = None) -> None:
+        self.binary = binary or shutil.which("espeak-ng")
+        if not self.binary:
+            raise EngineUnavailable("espeak-ng is not installed: run `make setup` or "
+                                    "`apt-get install -y espeak-ng`.")
+
+    def version(self) -> str:
+        """espeak-ng's version string (part of cache keys)."""
+        out = subprocess.run([self.binary, "--version"], capture_output=True, text=True, check=False)
+        return out.stdout.strip()
+
+    def voices(self, lang: str | None = None) -> list[BaseVoice]:
+        langs = [normalize_language(lang, self.languages)] if lang else list(self.languages)
+        out: list[BaseVoice] = []
+        for code in langs:
+            base = _LANG_VOICE[code]
+            out += [BaseVoice(f"{base}+{v}", code, g, self.name) for v, g in _VARIANTS]
+            if code == "en":
+                out += [BaseVoice(v, code, g, self.name) for v, g in _EXTRA_EN]
+        return out
+
+    def default_voice(self, lang: str) -> BaseVoice:
+        return self.voices(lang)[0]
+
+    def synthesize(self, text: str, lang: str, voice: str | None = None,
+                   style: Style = Style()) -> Audio:
+        code = normalize_language(lang, self.languages)
+        voice_id = voice or self.default_voice(code).id
+        if voice_id not in {v.id for v in self.voices(code)}:
+            raise EngineUnavailable(f"Unknown espeak voice '{voice_id}' for '{code}'. "
+                                    "See `voxclone engines` for the list.")
+        text = self._prepare_text(text, code)
+        args = ["-v", voice_id, "-s", str(int(np.clip(175 * style.speed, 80, 450))),
+                "-p", str(int(np.clip(50 + 4 * style.pitch, 0, 99))),
+                "-a", str(int(np.clip(100 * style.energy, 10, 200)))]
+        with tempfile.TemporaryDirectory(prefix="voxclone-espeak-") as tmp:
+            txt, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
+            txt.write_text(text, encoding="utf-8")
+            proc = subprocess.run([self.binary, *args, "-f", str(txt), "-w", str(wav)],
+                                  capture_output=True, text=True, check=False, timeout=300)
+            if proc.returncode != 0 or not wav.exists():
+                raise EngineUnavailable(f"espeak-ng failed ({proc.stderr.strip()}).")
+            data, sr = sf.read(str(wav), dtype="float32")
+        if data.ndim > 1:
+            data = data.mean(axis=1)
+        return Audio(data, sr)
+
+    @staticmethod
+    def _prepare_text(text: str, lang: str) -> str:
+        text = text.strip()
+        if not text:
+            raise TextError("Text is empty: give something to say.")
+        if lang == "ja" and _KANJI.search(text):
+            text = kanji_to_kana(text)
+        return text
+
+
+def kanji_to_kana(text: str) -> str:
+    """Katakana reading of Japanese text (pyopenjtalk), which espeak-ng's `ja` voice reads right."""
+    try:
+        import pyopenjtalk
+    except ImportError as exc:
+        raise EngineUnavailable("Japanese text with kanji needs pyopenjtalk-plus: "
+                                "`pip install pyopenjtalk-plus` (or write the text in kana).") from exc
+    return pyopenjtalk.g2p(text, kana=True)
+
+
+register_tts("espeak", EspeakTTS)
