@@ -47,5 +47,17 @@ class ModelNotFound(EngineUnavailable):
     """A neural engine's model files are missing; the message names the fetch command."""
 
 
+class ModelCorrupt(ModelNotFound):
+    """A model file failed its integrity check; the message says how to restore it."""
+
+
 class ProfileVersionError(VoxcloneError):
     """A stored file was written by an unknown format version."""
+
+
+class VoiceArchiveError(VoxcloneError):
+    """A voice archive (zip) is damaged, unsafe or not a voxclone voice export."""
+
+
+class InvalidSetting(VoxcloneError, ValueError):
+    """A per-call setting (speed, pitch, strength, ...) outside its documented range."""

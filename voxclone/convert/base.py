@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 from voxclone.audio.types import Audio
-from voxclone.errors import EngineUnavailable
+from voxclone.errors import EngineUnavailable, InvalidSetting
 
 Features = dict[str, Any]
 """JSON-serialisable per-speaker features a converter computes once and the voice profile caches."""
@@ -19,19 +19,24 @@ class ConvertSettings:
     strength: 0 keeps the source timbre, 1 moves fully to the target.
     pitch_shift: extra semitones on top of the mapped pitch, -24..24.
     energy: width of the intonation relative to the target's (1 = the target's own).
+    f0_method: source F0 extractor where the converter has one: "harvest" (robust, for recorded
+        speech) or "dio" (about 8x faster, good on clean synthetic speech).
     """
 
     strength: float = 1.0
     pitch_shift: float = 0.0
     energy: float = 1.0
+    f0_method: str = "harvest"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength={self.strength} is out of range: use 0..1.")
+            raise InvalidSetting(f"strength={self.strength} is out of range: use 0..1.")
         if not -24.0 <= self.pitch_shift <= 24.0:
-            raise ValueError(f"pitch_shift={self.pitch_shift} is out of range: use -24..24 semitones.")
+            raise InvalidSetting(f"pitch_shift={self.pitch_shift} is out of range: use -24..24 semitones.")
         if not 0.25 <= self.energy <= 2.0:
-            raise ValueError(f"energy={self.energy} is out of range: use 0.25..2.0.")
+            raise InvalidSetting(f"energy={self.energy} is out of range: use 0.25..2.0.")
+        if self.f0_method not in ("harvest", "dio"):
+            raise InvalidSetting(f"f0_method={self.f0_method!r}: use 'harvest' or 'dio'.")
 
 
 class Converter(Protocol):

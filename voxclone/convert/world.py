@@ -13,6 +13,7 @@ from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.errors import AudioError
+from voxclone.timing import StageTimer, maybe_stage
 
 
 @dataclass(frozen=True)
@@ -20,15 +21,13 @@ class WorldConfig:
     """Analysis settings (changing any of them changes ``WorldConverter.version``).
 
     sample_rate: analysis/synthesis rate in Hz; frame_period_ms: hop; order: mel-cepstrum order;
-    alpha: all-pass constant of the mel warp at ``sample_rate``; f0_method: source F0 extractor;
-    target_f0_method: extractor for enrolment clips.
+    alpha: all-pass constant of the mel warp at ``sample_rate``; target_f0_method: extractor for enrolment clips.
     """
 
     sample_rate: int = 22050
     frame_period_ms: float = 5.0
     order: int = 34
     alpha: float = 0.455
-    f0_method: F0Method = "harvest"
     target_f0_method: F0Method = "harvest"
 
 
@@ -58,14 +57,14 @@ class WorldConverter:
         key = "-".join(str(v) for v in asdict(config).values())
         self.version = f"world-2:{key}"
 
-    def analyze(self, audio: Audio, method: F0Method | None = None) -> Analysis:
+    def analyze(self, audio: Audio, method: F0Method = "harvest") -> Analysis:
         """WORLD analysis at the configured rate."""
         cfg = self.config
         a = resample(audio, cfg.sample_rate)
         if a.duration < 0.1:
             raise AudioError("Audio is too short to convert (under 0.1 s).")
         x = a.samples.astype(np.float64)
-        f0, t = extract_f0(a, method or cfg.f0_method, cfg.frame_period_ms)
+        f0, t = extract_f0(a, method, cfg.frame_period_ms)
         sp = pyworld.cheaptrick(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
         ap = pyworld.d4c(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
         mcep = pysptk.sp2mc(sp, order=cfg.order, alpha=cfg.alpha)
@@ -91,16 +90,23 @@ class WorldConverter:
         return out
 
     def convert(self, audio: Audio, target: Features, settings: ConvertSettings = ConvertSettings(),
-                source: Features | None = None, f0_method: F0Method | None = None) -> Audio:
-        """``audio`` in the target's voice, at ``config.sample_rate``."""
+                source: Features | None = None, timer: StageTimer | None = None) -> Audio:
+        """``audio`` in the target's voice, at ``config.sample_rate``.
+
+        ``timer`` collects the stages ``analysis``, ``conversion`` and ``synthesis``.
+        """
         cfg = self.config
-        an = self.analyze(audio, f0_method)
-        src = source or self._stats([an])
-        f0 = self._map_f0(an.f0, src, target, settings)
-        mcep = self._map_mcep(an, src, target, settings.strength)
-        sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
-        y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate, cfg.frame_period_ms)
-        out = Audio(y.astype(np.float32), cfg.sample_rate)
+        with maybe_stage(timer, "analysis"):
+            an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        with maybe_stage(timer, "conversion"):
+            src = source or self._stats([an])
+            f0 = self._map_f0(an.f0, src, target, settings)
+            mcep = self._map_mcep(an, src, target, settings.strength)
+            sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
+        with maybe_stage(timer, "synthesis"):
+            y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate,
+                                   cfg.frame_period_ms)
+            out = Audio(y.astype(np.float32), cfg.sample_rate)
         return match_loudness(out, an.level_db)
 
     @staticmethod

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from voxclone.audio.types import Audio
-from voxclone.errors import EngineUnavailable
+from voxclone.errors import EngineUnavailable, InvalidSetting
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Style:
         for name, lo, hi in (("speed", 0.5, 2.0), ("pitch", -12.0, 12.0), ("energy", 0.25, 2.0)):
             value = getattr(self, name)
             if not lo <= value <= hi:
-                raise ValueError(f"{name}={value} is out of range: use {lo}..{hi}.")
+                raise InvalidSetting(f"{name}={value} is out of range: use {lo}..{hi}.")
 
 
 @dataclass(frozen=True)

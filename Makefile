@@ -1,0 +1,47 @@
+# Two set-up commands: `make demo` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP_SYS := $(VENV)/.stamp-system
+STAMP_PY := $(VENV)/.stamp-python
+APT_PACKAGES := espeak-ng libsndfile1
+
+.PHONY: setup demo test test-fast bench eval clean
+
+setup: $(STAMP_SYS) $(STAMP_PY)
+
+$(STAMP_SYS):
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(STAMP_PY): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip "setuptools<81" wheel
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e ".[neural,eval,test]"
+	@touch $@
+
+demo: setup
+	$(PY) -m voxclone.demo
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow and not eval"
+
+bench: setup
+	$(PY) -m voxclone.cli.main bench
+
+eval: setup
+	$(PY) -m voxclone.cli.main eval ../shared/eval-data --out out/eval
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

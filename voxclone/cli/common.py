@@ -1,0 +1,46 @@
+"""Helpers shared by CLI commands: error reporting and option parsing."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from voxclone.errors import VoxcloneError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn VoxcloneError into a one-line message on stderr and exit code 2 (no traceback)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except VoxcloneError as exc:
+            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.secho("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def setup_logging(verbose: bool) -> None:
+    """INFO logs with --verbose, warnings otherwise; to stderr."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+def voice_arg(voice: str | None, refs: list[str] | None) -> str | list[str]:
+    """The --voice name or the --ref files; exactly one of them."""
+    if bool(voice) == bool(refs):
+        raise VoxcloneError("Give either --voice NAME (a voice in the library) or --ref FILE "
+                            "(one or more reference recordings), not both and not neither.")
+    return voice if voice else list(refs or [])

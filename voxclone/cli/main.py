@@ -1,0 +1,108 @@
+"""The `voxclone` command: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from voxclone.cli import voices as voices_cli
+from voxclone.cli.common import friendly_errors, setup_logging, voice_arg
+
+app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text or convert speech "
+                       "in that voice, offline.", no_args_is_help=True, add_completion=False)
+app.add_typer(voices_cli.app, name="voices")
+
+VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
+REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
+CONVERTER_HELP = "Tone-colour converter: world, or none for the raw base voice."
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", help="Show progress logs.")) -> None:
+    """Global options."""
+    setup_logging(verbose)
+
+
+@app.command()
+@friendly_errors
+def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it from a file)."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output .wav/.flac/.ogg/.mp3"),
+        voice: str = VOICE_OPT, ref: list[Path] = REF_OPT,
+        lang: str = typer.Option("en", help="en, es, fr, zh, ja or ko."),
+        speed: float = typer.Option(1.0, help="Tempo multiplier 0.5-2."),
+        pitch: float = typer.Option(0.0, help="Pitch offset in semitones -12..12."),
+        energy: float = typer.Option(1.0, help="Expressiveness/loudness 0.25-2."),
+        base_voice: str = typer.Option(None, help="Base TTS voice (default: the one that fits best)."),
+        candidates: int = typer.Option(1, min=1, max=12, help="Try N base voices, keep the closest."),
+        seed: int = typer.Option(None, help="Random seed where engines sample."),
+        split: str = typer.Option(None, help="Split the text on this delimiter (e.g. '\\n' or '|')."),
+        keep_pieces: bool = typer.Option(False, help="Also write each piece as OUT-NNN.wav."),
+        tts: str = typer.Option("espeak", help="Base TTS engine."),
+        converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+        strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
+        ) -> None:
+    """Speak TEXT in a cloned voice."""
+    from voxclone.audio import save
+    from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.tts import Style
+
+    text = _read_text(text)
+    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength))
+    result = cloner.synthesize(text, voice_arg(voice, [str(r) for r in ref or []]), lang,
+                               Style(speed, pitch, energy), base_voice, candidates, split, seed,
+                               progress=True)
+    save(result.audio, output, {"software": "voxclone", "comment": f"base={result.base_voice}"})
+    if keep_pieces:
+        for i, piece in enumerate(result.pieces):
+            save(piece, output.with_name(f"{output.stem}-{i:03d}{output.suffix}"))
+    typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
+               f"RTF {result.rtf:.2f})")
+
+
+@app.command()
+@friendly_errors
+def convert(source: Path = typer.Argument(..., help="Speech to convert."),
+            output: Path = typer.Option(..., "-o", "--output", help="Output audio file."),
+            voice: str = VOICE_OPT, ref: list[Path] = REF_OPT,
+            pitch_shift: float = typer.Option(0.0, help="Extra semitones -24..24."),
+            strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
+            converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+            ) -> None:
+    """Convert SOURCE speech into a cloned voice."""
+    from voxclone.audio import load, save
+    from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
+
+    pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter))
+    audio = load(source)
+    out = pipeline.convert(audio, voice_arg(voice, [str(r) for r in ref or []]), pitch_shift, strength)
+    save(out, output, {"software": "voxclone", "comment": f"converter={converter}"})
+    typer.echo(f"wrote {output} ({out.duration:.1f} s)")
+
+
+@app.command()
+@friendly_errors
+def engines() -> None:
+    """List base TTS engines and converters, and why any is unavailable."""
+    from voxclone.pipeline.engines import engine_report
+
+    for row in engine_report():
+        status = "ok" if row.available else f"unavailable: {row.reason}"
+        typer.echo(f"{row.kind:9} {row.name:14} {status}")
+        for detail in row.details:
+            typer.echo(f"{'':25}{detail}")
+
+
+def _read_text(text: str) -> str:
+    if text.startswith("@") and len(text) > 1:
+        from voxclone.errors import TextError
+
+        path = Path(text[1:])
+        if not path.is_file():
+            raise TextError(f"Text file not found: {path}.")
+        return path.read_text(encoding="utf-8")
+    return text
+
+
+if __name__ == "__main__":
+    app()

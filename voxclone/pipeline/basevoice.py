@@ -1,0 +1,86 @@
+"""Choosing the base TTS voice that converts best toward a target speaker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.convert.base import Converter, ConvertSettings
+from voxclone.tts.base import TTSEngine
+from voxclone.voices.profile import VoiceProfile
+
+log = logging.getLogger(__name__)
+
+PROBE_TEXT = {
+    "en": "Please call Stella and ask her to bring these things with her from the store.",
+    "es": "Por favor, llama a Estela y pídele que traiga estas cosas de la tienda.",
+    "fr": "S'il te plaît, appelle Stella et demande-lui d'apporter ces choses du magasin.",
+    "zh": "请叫斯特拉从商店带这些东西来，我们在家里等她。",
+    "ja": "ステラに電話して、お店からこれらの物を持ってくるように頼んでください。",
+    "ko": "스텔라에게 전화해서 가게에서 이 물건들을 가져오라고 부탁하세요.",
+}
+RANKING_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RankedVoice:
+    """A base voice and how close its converted probe sentence came to the target (cosine)."""
+
+    voice: str
+    score: float
+
+
+def rank_base_voices(tts: TTSEngine, converter: Converter | None, profile: VoiceProfile,
+                     lang: str, cache_dir: Path | None = None) -> list[RankedVoice]:
+    """All base voices of ``lang``, best first, scored by the speaker encoder after conversion.
+
+    Each voice speaks a probe sentence, which is converted to the target (when a converter is
+    given) and compared with the profile's embedding. Cached on disk per profile and engines.
+    """
+    path = _cache_path(cache_dir, tts, converter, profile, lang)
+    if path is not None and path.exists():
+        try:
+            return [RankedVoice(**r) for r in json.loads(path.read_text())]
+        except (ValueError, TypeError):
+            log.warning("ignoring unreadable base-voice cache %s", path)
+    ranked = _score_all(tts, converter, profile, lang)
+    if path is not None:
+        _write_json(path, [r.__dict__ for r in ranked])
+    return ranked
+
+
+def _score_all(tts: TTSEngine, converter: Converter | None, profile: VoiceProfile,
+               lang: str) -> list[RankedVoice]:
+    encoder = speaker_encoder()
+    text = PROBE_TEXT.get(lang, PROBE_TEXT["en"])
+    settings = ConvertSettings(f0_method="dio")
+    scores = []
+    for voice in tts.voices(lang):
+        audio = tts.synthesize(text, lang, voice.id)
+        if converter is not None:
+            audio = converter.convert(audio, profile.features, settings)
+        scores.append(RankedVoice(voice.id, cosine(encoder.embed(audio), profile.embedding_array)))
+    return sorted(scores, key=lambda r: -r.score)
+
+
+def _cache_path(cache_dir: Path | None, tts: TTSEngine, converter: Converter | None,
+                profile: VoiceProfile, lang: str) -> Path | None:
+    if cache_dir is None:
+        return None
+    tts_version = getattr(tts, "version", lambda: "")()
+    key = json.dumps([RANKING_VERSION, tts.name, tts_version, converter.version if converter else "",
+                      profile.clip_hashes, lang])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    return cache_dir / "base-voices" / f"{digest}.json"
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)

@@ -1,0 +1,161 @@
+"""VoiceCloner: text → speech in a cloned voice (base TTS → tone-colour conversion → post)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from voxclone.audio.dsp import apply_gain_db, match_loudness, resample
+from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.audio.types import Audio
+from voxclone.config import Settings
+from voxclone.convert.base import Converter, ConvertSettings, get_converter
+from voxclone.pipeline.basevoice import rank_base_voices
+from voxclone.pipeline.config import PipelineConfig
+from voxclone.pipeline.voice import VoiceRef, resolve_profile
+from voxclone.text.languages import normalize_language
+from voxclone.text.split import split_text
+from voxclone.timing import StageTimer
+from voxclone.tts.base import Style, TTSEngine, get_tts
+from voxclone.voices.profile import VoiceProfile
+from voxclone.voices.store import VoiceLibrary
+
+log = logging.getLogger(__name__)
+PIECE_GAP_S = 0.25
+PROFILE_CONVERTER = "world"
+
+
+@dataclass
+class SayResult:
+    """Output of :meth:`VoiceCloner.synthesize`.
+
+    audio: the stitched output; pieces: one Audio per text piece; base_voice: the base voice used;
+    candidates: (base voice, similarity to the target) of every candidate tried;
+    timings_ms: per-stage milliseconds; rtf: processing time / output duration.
+    """
+
+    audio: Audio
+    pieces: list[Audio]
+    base_voice: str
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    rtf: float = 0.0
+
+
+class VoiceCloner:
+    """Zero-shot cloning TTS: ``VoiceCloner().say("Hello", voice="alice")``."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig(), library: VoiceLibrary | None = None,
+                 settings: Settings | None = None) -> None:
+        self.config = config
+        self.settings = settings or Settings()
+        self.library = library or VoiceLibrary(self.settings)
+        self.tts: TTSEngine = get_tts(config.tts)
+        self.converter: Converter | None = (None if config.converter == "none"
+                                            else get_converter(config.converter))
+
+    def profile(self, voice: VoiceRef) -> VoiceProfile:
+        """The profile of ``voice`` (library name, reference files or profile)."""
+        return resolve_profile(voice, self._profile_converter(), self.library)
+
+    def say(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
+            **options: object) -> Audio:
+        """``text`` spoken in ``voice``; options as :meth:`synthesize`."""
+        return self.synthesize(text, voice, lang, style, **options).audio  # type: ignore[arg-type]
+
+    def synthesize(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
+                   base_voice: str | None = None, candidates: int = 1, split: str | None = None,
+                   seed: int | None = None, progress: bool = False) -> SayResult:
+        """Speak ``text`` in ``voice`` and report how.
+
+        Long text is split on ``split`` (or at sentences) and stitched. With ``candidates`` > 1
+        the best-ranked base voices each speak the text and the output closest to the target
+        (speaker encoder) is kept. ``seed`` fixes the choice where engines sample;
+        ``progress`` shows a progress bar over the pieces on a terminal.
+        """
+        start = time.perf_counter()
+        timer = StageTimer()
+        lang = normalize_language(lang, self.tts.languages)
+        pieces_text = split_text(text, split)
+        with timer.stage("profile"):
+            profile = self.profile(voice)
+        with timer.stage("base_voice"):
+            voices = self._candidate_voices(profile, lang, base_voice, candidates)
+        jobs = [(v, t) for v in voices for t in pieces_text]
+        bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
+        results: list[tuple[str, list[Audio]]] = []
+        for voice_id in voices:
+            pieces = []
+            for piece in pieces_text:
+                pieces.append(self._speak_piece(piece, lang, voice_id, style, profile, timer))
+                bar.update()
+            results.append((voice_id, pieces))
+        bar.close()
+        best, scored = self._pick(results, profile, timer)
+        voice_id, pieces = results[best]
+        audio = Audio.concat(pieces, PIECE_GAP_S)
+        elapsed = time.perf_counter() - start
+        return SayResult(audio, pieces, voice_id, scored, timer.ms, elapsed / max(audio.duration, 1e-6))
+
+    def iter_pieces(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
+                    base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
+        """Yield each piece as soon as it has gone through TTS and conversion."""
+        lang = normalize_language(lang, self.tts.languages)
+        pieces_text = split_text(text, split)
+        profile = self.profile(voice)
+        voice_id = self._candidate_voices(profile, lang, base_voice, 1)[0]
+        for piece in pieces_text:
+            yield self._speak_piece(piece, lang, voice_id, style, profile, None)
+
+    def _profile_converter(self) -> Converter:
+        return self.converter or get_converter(PROFILE_CONVERTER)
+
+    def _candidate_voices(self, profile: VoiceProfile, lang: str, base_voice: str | None,
+                          candidates: int) -> list[str]:
+        if base_voice:
+            known = {v.id for v in self.tts.voices(lang)}
+            if base_voice not in known:
+                from voxclone.errors import EngineUnavailable
+                raise EngineUnavailable(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
+                                        f"Choose one of: {', '.join(sorted(known))}.")
+            return [base_voice]
+        ranked = rank_base_voices(self.tts, self.converter, profile, lang, self.settings.cache_dir)
+        n = max(1, min(candidates, self.config.base_voice_pool, len(ranked)))
+        return [r.voice for r in ranked[:n]]
+
+    def _speak_piece(self, text: str, lang: str, voice_id: str, style: Style,
+                     profile: VoiceProfile, timer: StageTimer | None) -> Audio:
+        timer = timer or StageTimer()
+        with timer.stage("tts"):
+            audio = self.tts.synthesize(text, lang, voice_id, style)
+        if self.converter is not None:
+            settings = ConvertSettings(strength=self.config.strength, pitch_shift=style.pitch,
+                                       energy=style.energy, f0_method="dio")
+            audio = self.converter.convert(audio, profile.features, settings, timer=timer)
+        with timer.stage("post"):
+            return self._post(audio, style)
+
+    def _post(self, audio: Audio, style: Style) -> Audio:
+        if self.config.output_sample_rate:
+            audio = resample(audio, self.config.output_sample_rate)
+        audio = match_loudness(audio, self.config.loudness_db)
+        if style.energy != 1.0:
+            audio = apply_gain_db(audio, 6.0 * np.log2(style.energy))
+        return audio
+
+    def _pick(self, results: list[tuple[str, list[Audio]]], profile: VoiceProfile,
+              timer: StageTimer) -> tuple[int, list[tuple[str, float]]]:
+        if len(results) == 1:
+            return 0, []
+        with timer.stage("scoring"):
+            encoder = speaker_encoder()
+            scores = [(v, cosine(encoder.embed(Audio.concat(p)), profile.embedding_array))
+                      for v, p in results]
+        best = int(np.argmax([s for _, s in scores]))
+        log.info("candidates: %s", scores)
+        return best, scores

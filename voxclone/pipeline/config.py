@@ -1,0 +1,36 @@
+"""Pipeline configuration (model choice) apart from per-call style settings."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Which engines a pipeline runs and how.
+
+    tts: base TTS engine name (``espeak``).
+    converter: tone-colour converter name (``world``) or ``none`` for the raw base voice.
+    strength: conversion strength 0..1.
+    output_sample_rate: sample rate of the returned audio in Hz (None: the converter's own).
+    loudness_db: RMS level of the output in dBFS.
+    base_voice_pool: how many base voices ranked by fit are tried as candidates (at most).
+    """
+
+    tts: str = "espeak"
+    converter: str = "world"
+    strength: float = 1.0
+    output_sample_rate: int | None = None
+    loudness_db: float = -20.0
+    base_voice_pool: int = 12
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields."""
+        return asdict(self)

