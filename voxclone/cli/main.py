@@ -93,6 +93,35 @@ def engines() -> None:
             typer.echo(f"{'':25}{detail}")
 
 
+@app.command("eval")
+@friendly_errors
+def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.tsv, or a folder of sets."),
+          pipeline: list[str] = typer.Option(["espeak:world"], "--pipeline", "--engine",
+                                             help="Cloning pipeline(s) tts:converter."),
+          converter: list[str] = typer.Option(["world"], help="Converter(s) scored on conversion."),
+          ref_seconds: float = typer.Option(20.0, help="Enrolment audio per speaker (s)."),
+          texts: int = typer.Option(2, help="Held-out texts spoken per speaker."),
+          limit: int = typer.Option(0, help="At most N speakers per set (0: all)."),
+          seed: int = typer.Option(0, help="Split seed."),
+          candidates: int = typer.Option(1, help="Base-voice candidates per output."),
+          dnsmos: bool = typer.Option(True, help="Score DNSMOS (slower)."),
+          save_audio: bool = typer.Option(False, help="Keep every output WAV."),
+          out: Path = typer.Option(Path("out/eval"), help="Output folder."),
+          ) -> None:
+    """Score cloning and conversion on a dataset against floors (raw TTS, source) and a ceiling."""
+    from voxclone.eval.report import markdown_table, write_outputs
+    from voxclone.eval.runner import EvalConfig, run_eval
+
+    cfg = EvalConfig(tuple(pipeline), tuple(converter), ref_seconds, texts, limit=limit, seed=seed,
+                     candidates=candidates, dnsmos=dnsmos, save_audio=save_audio)
+    run = run_eval(dataset, cfg, out)
+    paths = write_outputs(run, dataset, out)
+    from voxclone.eval.report import aggregate
+
+    typer.echo(markdown_table(aggregate(run.items)))
+    typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}  ({run.seconds:.0f} s)")
+
+
 def _read_text(text: str) -> str:
     if text.startswith("@") and len(text) > 1:
         from voxclone.errors import TextError

@@ -1,0 +1,158 @@
+"""`voxclone eval`: clone every speaker of a dataset and score the outputs with the floors and ceiling."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from voxclone.audio.io import load
+from voxclone.audio.types import Audio
+from voxclone.config import Settings
+from voxclone.convert.base import get_converter
+from voxclone.eval.dataset import SpeakerSplit, Utterance, find_sets, split_speakers
+from voxclone.eval.scoring import Scorer
+from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
+from voxclone.tts.base import get_tts
+from voxclone.voices.profile import VoiceProfile, build_profile
+
+log = logging.getLogger(__name__)
+FLOOR_TTS = "raw-base-tts"
+FLOOR_VC = "unconverted-source"
+CEILING = "real-speaker"
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Settings of one evaluation run.
+
+    pipelines: cloning pipelines as ``tts:converter`` (e.g. ``espeak:world``, ``kokoro:none``).
+    converters: voice-conversion converters to score (``world``); empty to skip conversion.
+    ref_seconds: enrolment audio per speaker; texts: held-out transcripts spoken per speaker;
+    vc_sources: other speakers' clips converted per target; limit: at most this many speakers per
+    set (0: all); seed: split seed; dnsmos: score DNSMOS (slower); save_audio: keep every output.
+    """
+
+    pipelines: tuple[str, ...] = ("espeak:world",)
+    converters: tuple[str, ...] = ("world",)
+    ref_seconds: float = 20.0
+    texts: int = 2
+    vc_sources: int = 2
+    limit: int = 0
+    seed: int = 0
+    candidates: int = 1
+    dnsmos: bool = True
+    save_audio: bool = False
+
+
+@dataclass
+class EvalRun:
+    """All scored items plus the notes (speakers skipped, ...) of a run."""
+
+    config: EvalConfig
+    items: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_eval(dataset: Path, config: EvalConfig = EvalConfig(), out_dir: Path | None = None,
+             settings: Settings | None = None, progress: bool = True) -> EvalRun:
+    """Evaluate every set under ``dataset``; outputs go to ``out_dir`` when given."""
+    start = time.perf_counter()
+    run = EvalRun(config)
+    splits: list[SpeakerSplit] = []
+    for set_dir in find_sets(Path(dataset)):
+        found, skipped = split_speakers(set_dir, config.ref_seconds, config.texts, config.seed)
+        splits += found[: config.limit] if config.limit else found
+        run.notes += skipped
+    scorer = Scorer(dnsmos=config.dnsmos)
+    evaluator = _Evaluator(config, settings or Settings(), scorer, out_dir)
+    bar = tqdm(total=len(splits), desc="eval", unit="speaker", disable=not progress or None)
+    for split in splits:
+        others = [s for s in splits if s.set_name == split.set_name and s.speaker != split.speaker]
+        run.items += list(evaluator.speaker(split, others))
+        bar.update()
+    bar.close()
+    run.seconds = time.perf_counter() - start
+    return run
+
+
+class _Evaluator:
+    def __init__(self, config: EvalConfig, settings: Settings, scorer: Scorer, out_dir: Path | None):
+        self.config, self.settings, self.scorer, self.out_dir = config, settings, scorer, out_dir
+        self.converter = get_converter("world")
+        self.base = get_tts("espeak")
+        self.cloners = {p: VoiceCloner(_pipeline_config(p), settings=settings) for p in config.pipelines}
+        self.vcs = {c: VoiceConversionPipeline(PipelineConfig(converter=c), settings=settings)
+                    for c in config.converters}
+
+    def speaker(self, split: SpeakerSplit, others: list[SpeakerSplit]) -> Iterator[dict[str, Any]]:
+        clips = [load(u.path) for u in split.enrol]
+        profile = build_profile(split.speaker, clips, self.converter)
+        refs = [self.scorer.embed(load(u.path)) for u in split.score]
+        ctx = {"set": split.set_name, "speaker": split.speaker, "gender": split.gender,
+               "lang": split.lang, "enrol_seconds": round(sum(c.duration for c in clips), 2)}
+        for i, text in enumerate(split.texts):
+            text = _speakable(text)
+            start = time.perf_counter()
+            raw = self.base.synthesize(text, _lang(split.lang))
+            yield self._item(ctx, FLOOR_TTS, "floor", raw, refs, text, None, time.perf_counter() - start, i)
+            for name, cloner in self.cloners.items():
+                start = time.perf_counter()
+                result = cloner.synthesize(text, profile, _lang(split.lang), candidates=self.config.candidates)
+                yield self._item(ctx, name, "tts", result.audio, refs, text, raw,
+                                 time.perf_counter() - start, i, base_voice=result.base_voice)
+        yield from self._conversions(ctx, split, others, profile, refs)
+        for utt in split.ceiling:
+            yield self._item(ctx, CEILING, "ceiling", load(utt.path), refs, utt.transcript, None, 0.0, 0)
+
+    def _conversions(self, ctx: dict[str, Any], split: SpeakerSplit, others: list[SpeakerSplit],
+                     profile: VoiceProfile, refs: list[np.ndarray]) -> Iterator[dict[str, Any]]:
+        sources = _sources(others, self.config.vc_sources)
+        for i, utt in enumerate(sources):
+            source = load(utt.path)
+            yield self._item(ctx, FLOOR_VC, "floor", source, refs, utt.transcript, None, 0.0, i,
+                             source_speaker=utt.speaker)
+            for name, vc in self.vcs.items():
+                start = time.perf_counter()
+                out = vc.convert(source, profile)
+                yield self._item(ctx, f"vc:{name}", "vc", out, refs, utt.transcript, source,
+                                 time.perf_counter() - start, i, source_speaker=utt.speaker)
+
+    def _item(self, ctx: dict[str, Any], method: str, kind: str, audio: Audio, refs: list[np.ndarray],
+              text: str, source: Audio | None, seconds: float, index: int, **extra: Any) -> dict[str, Any]:
+        item = {**ctx, "method": method, "kind": kind, "index": index, "text": text, **extra}
+        item.update(self.scorer.score(audio, refs, text if ctx["lang"] == "en" else None, source))
+        item["seconds"] = round(seconds, 3)
+        item["rtf"] = round(seconds / max(audio.duration, 1e-6), 4) if seconds else None
+        if self.config.save_audio and self.out_dir is not None:
+            from voxclone.audio.io import save
+
+            name = f"{ctx['set']}-{ctx['speaker']}-{method.replace(':', '_')}-{index}.wav"
+            item["audio"] = str(save(audio, self.out_dir / "audio" / name))
+        return item
+
+
+def _pipeline_config(spec: str) -> PipelineConfig:
+    tts, _, converter = spec.partition(":")
+    return PipelineConfig(tts=tts or "espeak", converter=converter or "world")
+
+
+def _sources(others: list[SpeakerSplit], n: int) -> list[Utterance]:
+    picked = [s.ceiling[0] for s in others if s.ceiling]
+    return picked[:n]
+
+
+def _lang(lang: str) -> str:
+    return lang.split("-")[0].lower() or "en"
+
+
+def _speakable(text: str) -> str:
+    """LibriSpeech transcripts are upper case, which TTS engines may spell out letter by letter."""
+    return text.capitalize() if text.isupper() else text
