@@ -7,6 +7,9 @@ import soxr
 
 from voxclone.audio.types import Audio
 
+SILENCE_DB = -90.0
+"""RMS level in dBFS below which audio counts as silence (under 16-bit dither)."""
+
 
 def resample(audio: Audio, sample_rate: int) -> Audio:
     """Resample to ``sample_rate`` Hz (soxr, high quality)."""
@@ -40,9 +43,13 @@ def normalize_peak(audio: Audio, target: float = 0.9) -> Audio:
 
 
 def match_loudness(audio: Audio, reference_db: float, max_peak: float = 0.97) -> Audio:
-    """Scale ``audio`` to an RMS of ``reference_db`` dBFS, limited so the peak stays below ``max_peak``."""
+    """Scale ``audio`` to an RMS of ``reference_db`` dBFS, limited so the peak stays below ``max_peak``.
+
+    Audio below ``SILENCE_DB`` is left as it is: raising numerical noise to speech level would
+    turn silence into a loud hiss.
+    """
     cur = rms_db(audio)
-    if not np.isfinite(cur) or not np.isfinite(reference_db):
+    if not np.isfinite(cur) or cur < SILENCE_DB or not np.isfinite(reference_db):
         return audio
     gain = 10.0 ** ((reference_db - cur) / 20.0)
     p = peak(audio) * gain

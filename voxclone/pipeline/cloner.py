@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from voxclone.audio.dsp import apply_gain_db, match_loudness, resample
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
+from voxclone.errors import InvalidSetting
 from voxclone.convert.base import Converter, ConvertSettings, get_converter
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
@@ -58,6 +60,7 @@ class VoiceCloner:
         self.tts: TTSEngine = get_tts(config.tts)
         self.converter: Converter | None = (None if config.converter == "none"
                                             else get_converter(config.converter))
+        self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
 
     def profile(self, voice: VoiceRef) -> VoiceProfile:
         """The profile of ``voice`` (library name, reference files or profile)."""
@@ -85,7 +88,7 @@ class VoiceCloner:
         with timer.stage("profile"):
             profile = self.profile(voice)
         with timer.stage("base_voice"):
-            voices = self._candidate_voices(profile, lang, base_voice, candidates)
+            voices = self._candidate_voices(profile, lang, base_voice, candidates, voice)
         jobs = [(v, t) for v in voices for t in pieces_text]
         bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
         results: list[tuple[str, list[Audio]]] = []
@@ -108,7 +111,7 @@ class VoiceCloner:
         lang = normalize_language(lang, self.tts.languages)
         pieces_text = split_text(text, split)
         profile = self.profile(voice)
-        voice_id = self._candidate_voices(profile, lang, base_voice, 1)[0]
+        voice_id = self._candidate_voices(profile, lang, base_voice, 1, voice)[0]
         for piece in pieces_text:
             yield self._speak_piece(piece, lang, voice_id, style, profile, None)
 
@@ -116,7 +119,9 @@ class VoiceCloner:
         return self.converter or get_converter(PROFILE_CONVERTER)
 
     def _candidate_voices(self, profile: VoiceProfile, lang: str, base_voice: str | None,
-                          candidates: int) -> list[str]:
+                          candidates: int, voice: VoiceRef | None = None) -> list[str]:
+        if self.config.tts == "kokoro" and not base_voice:
+            return [self._kokoro_style(profile if voice is None else voice)]
         if base_voice:
             known = {v.id for v in self.tts.voices(lang)}
             if base_voice not in known:
@@ -124,15 +129,36 @@ class VoiceCloner:
                 raise EngineUnavailable(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
                                         f"Choose one of: {', '.join(sorted(known))}.")
             return [base_voice]
-        ranked = rank_base_voices(self.tts, self.converter, profile, lang, self.settings.cache_dir)
+        ranked = rank_base_voices(self.tts, self.converter, profile, lang, self.settings.cache_dir,
+                                  self.config.base_voice_pool)
         n = max(1, min(candidates, self.config.base_voice_pool, len(ranked)))
         return [r.voice for r in ranked[:n]]
+
+    def _kokoro_style(self, voice: VoiceRef) -> str:
+        """Search (or read from the cache) the Kokoro style of ``voice``; returns its style id."""
+        from voxclone.audio.io import load
+        from voxclone.pipeline.style_cache import cached_search, cached_style
+
+        if isinstance(voice, VoiceProfile):
+            raise InvalidSetting("Kokoro cloning searches a style from the voice's clips: pass a "
+                                 "library voice name or reference files, not a built profile.")
+        log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
+        if isinstance(voice, str):
+            result = cached_style(self.library, voice, tts=self.tts, settings=self.settings)  # type: ignore[arg-type]
+        else:
+            clips = [load(f) for f in voice]
+            result = cached_search(clips, tts=self.tts, settings=self.settings)  # type: ignore[arg-type]
+        style_id = f"style:{hashlib.sha256(result.table.tobytes()).hexdigest()[:12]}"
+        self._styles[style_id] = result.table
+        return style_id
 
     def _speak_piece(self, text: str, lang: str, voice_id: str, style: Style,
                      profile: VoiceProfile, timer: StageTimer | None) -> Audio:
         timer = timer or StageTimer()
         with timer.stage("tts"):
-            audio = self.tts.synthesize(text, lang, voice_id, style)
+            table = self._styles.get(voice_id)
+            audio = (self.tts.synthesize(text, lang, voice_id, style) if table is None else
+                     self.tts.synthesize(text, lang, style=style, style_table=table))  # type: ignore[call-arg]
         if self.converter is not None:
             settings = ConvertSettings(strength=self.config.strength, pitch_shift=style.pitch,
                                        energy=style.energy, f0_method="dio")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from voxclone.errors import InvalidSetting
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -15,7 +17,8 @@ class PipelineConfig:
     strength: conversion strength 0..1.
     output_sample_rate: sample rate of the returned audio in Hz (None: the converter's own).
     loudness_db: RMS level of the output in dBFS.
-    base_voice_pool: how many base voices ranked by fit are tried as candidates (at most).
+    base_voice_pool: how many base voices (closest in pitch to the target) are ranked by the
+        speaker encoder after conversion; candidates come from the top of that ranking.
     """
 
     tts: str = "espeak"
@@ -23,7 +26,11 @@ class PipelineConfig:
     strength: float = 1.0
     output_sample_rate: int | None = None
     loudness_db: float = -20.0
-    base_voice_pool: int = 12
+    base_voice_pool: int = 6
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise InvalidSetting(f"strength={self.strength} is out of range: use 0..1.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":

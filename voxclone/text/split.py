@@ -11,6 +11,7 @@ MAX_TEXT_CHARS = 20_000
 MAX_PIECE_CHARS = 400
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？])")
+_CLAUSE_END = re.compile(r"(?<=[,，、:])\s*")
 
 
 def clean_text(text: str) -> str:
@@ -32,38 +33,59 @@ def split_text(text: str, delimiter: str | None = None, max_chars: int = MAX_PIE
     """Pieces to synthesise one by one.
 
     With ``delimiter`` (e.g. ``"\\n"`` or ``"|"``) the text is cut there; otherwise at sentence ends.
-    Pieces longer than ``max_chars`` are cut further at commas, then at spaces.
+    Pieces longer than ``max_chars`` are cut further at commas, then at spaces. Pieces without a
+    letter or digit (``"-"``, ``"..."``) are dropped: there is nothing in them to speak.
     """
     text = clean_text(text)
     if delimiter:
-        raw = text.split(delimiter.encode().decode("unicode_escape"))
+        raw = text.split(_unescape(delimiter))
     else:
         raw = _SENTENCE_END.split(text.replace("\n", " "))
     pieces: list[str] = []
     for piece in (p.strip() for p in raw):
-        if piece:
+        if any(ch.isalnum() for ch in piece):  # a piece of only punctuation has nothing to say
             pieces.extend(_cut_long(piece, max_chars))
     if not pieces:
-        raise TextError("Text holds nothing to say once split: check the delimiter.")
+        raise TextError("Text holds nothing to say once split (only punctuation or delimiters): "
+                        "check the text and the delimiter.")
     return pieces
 
 
+def _unescape(delimiter: str) -> str:
+    """Turn backslash escapes typed on a command line (``\\n``, ``\\t``) into characters; other
+    characters, including non-ASCII ones such as ``。`` or ``｜``, are kept as they are."""
+    try:
+        return delimiter.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError:  # a lone trailing backslash: take it literally
+        return delimiter
+
+
 def _cut_long(piece: str, max_chars: int) -> list[str]:
+    """Cut at commas where the clauses fit in ``max_chars``, else at spaces, else anywhere."""
     if len(piece) <= max_chars:
         return [piece]
+    units: list[str] = []
+    for clause in _CLAUSE_END.split(piece):
+        if len(clause) <= max_chars:
+            units.append(clause)
+            continue
+        for word in clause.split():  # text without spaces (zh, ja) is cut anywhere
+            units.extend(word[i:i + max_chars] for i in range(0, len(word), max_chars))
+    return _pack(units, max_chars)
+
+
+def _pack(units: list[str], max_chars: int) -> list[str]:
+    """Join consecutive units with spaces into pieces of at most ``max_chars``, in order."""
     out: list[str] = []
     current = ""
-    for word in re.split(r"(?<=[,，、:])\s*|\s+", piece):
-        if not word:
+    for unit in (u.strip() for u in units):
+        if not unit:
             continue
-        while len(word) > max_chars:  # text without spaces (zh, ja)
-            out.append(word[:max_chars])
-            word = word[max_chars:]
-        if current and len(current) + 1 + len(word) > max_chars:
+        if current and len(current) + 1 + len(unit) > max_chars:
             out.append(current)
-            current = word
+            current = unit
         else:
-            current = f"{current} {word}".strip()
+            current = f"{current} {unit}".strip()
     if current:
         out.append(current)
     return out

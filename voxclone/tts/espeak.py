@@ -20,10 +20,15 @@ from voxclone.tts.base import BaseVoice, Style, register_tts
 # pinyin of each character as English.
 _LANG_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "zh": "cmn-latn-pinyin", "ja": "ja",
                "ko": "ko"}
-# (variant, gender); the first is the default.
+# (variant, gender); the first is the default. The klatt variants set no pitch of their own, so
+# both speak at the male default pitch (about 100 Hz).
 _VARIANTS = (("m3", "M"), ("f3", "F"), ("m1", "M"), ("m7", "M"), ("f2", "F"), ("f4", "F"),
-             ("m2", "M"), ("f5", "F"), ("klatt", "M"), ("klatt4", "F"))
+             ("m2", "M"), ("f5", "F"), ("klatt", "M"), ("klatt4", "M"))
 _EXTRA_EN = (("en-gb+m3", "M"), ("en-gb+f3", "F"))
+# espeak-ng drops the "+variant" of a voice named by a language code that several voice files
+# share: "fr-fr+f3" and "en-gb+f3" speak with the plain male voice. The voice file's own name
+# ("fr" = roa/fr, "en" = gmw/en: same language and phonemes) keeps the variant.
+_ESPEAK_NAME = {"fr-fr": "fr", "en-gb": "en"}
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 
 
@@ -66,7 +71,7 @@ class EspeakTTS:
             raise EngineUnavailable(f"Unknown espeak voice '{voice_id}' for '{code}'. "
                                     "See `voxclone engines` for the list.")
         text = self._prepare_text(text, code)
-        args = ["-v", voice_id, "-s", str(int(np.clip(175 * style.speed, 80, 450))),
+        args = ["-v", _espeak_voice(voice_id), "-s", str(int(np.clip(175 * style.speed, 80, 450))),
                 "-p", str(int(np.clip(50 + 4 * style.pitch, 0, 99))),
                 "-a", str(int(np.clip(100 * style.energy, 10, 200)))]
         with tempfile.TemporaryDirectory(prefix="voxclone-espeak-") as tmp:
@@ -89,6 +94,12 @@ class EspeakTTS:
         if lang == "ja" and _KANJI.search(text):
             text = kanji_to_kana(text)
         return text
+
+
+def _espeak_voice(voice_id: str) -> str:
+    """The ``-v`` argument that makes espeak-ng speak voice ``voice_id`` with its variant."""
+    base, plus, variant = voice_id.partition("+")
+    return f"{_ESPEAK_NAME.get(base, base)}{plus}{variant}"
 
 
 def kanji_to_kana(text: str) -> str:

@@ -131,10 +131,14 @@ def build_profile(name: str, clips: Sequence[Audio], converter: Converter,
     clips = list(clips)
     speech = check_reference(clips)
     hashes = list(clip_hashes) if clip_hashes is not None else [audio_sha256(c) for c in clips]
-    lf0_mean, lf0_std = clips_lf0_stats(clips)
+    features = converter.features(clips)
+    if "lf0_mean" in features and "lf0_std" in features:  # the converter already tracked F0
+        lf0_mean, lf0_std = float(features["lf0_mean"]), float(features["lf0_std"])
+    else:
+        lf0_mean, lf0_std = clips_lf0_stats(clips)
     embedding = speaker_encoder().embed_many(clips)
     return VoiceProfile(name=name, format_version=PROFILE_FORMAT_VERSION,
                         clip_hashes=sorted(hashes), embedding=[float(v) for v in embedding],
                         lf0_mean=lf0_mean, lf0_std=lf0_std, speech_seconds=speech,
                         converter=converter.name, converter_version=converter.version,
-                        features=converter.features(clips))
+                        features=features)

@@ -1,0 +1,117 @@
+"""Kokoro voice cloning by style search: config, hold-out split, determinism, gain, cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voxclone.audio import Audio
+from voxclone.config import Settings
+from voxclone.errors import InvalidSetting
+from voxclone.pipeline import style_cache
+from voxclone.pipeline.kokoro_clone import (StyleSearchConfig, StyleSearchResult, search_style,
+                                            split_holdout)
+from voxclone.tts.fetch import KOKORO_BUNDLED, assemble_kokoro
+from voxclone.tts.kokoro import KokoroTTS
+from voxclone.voices import VoiceLibrary
+
+pytestmark = pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning")
+TINY = StyleSearchConfig(texts=("The boy was there at dawn.",), budget_s=600.0, max_steps=3)
+
+
+@pytest.fixture(scope="module")
+def kokoro(tmp_path_factory: pytest.TempPathFactory) -> KokoroTTS:
+    """One engine over a model joined once per module."""
+    dest = tmp_path_factory.mktemp("kokoro") / KOKORO_BUNDLED
+    return KokoroTTS(model_path=assemble_kokoro(dest=dest))
+
+
+def _noise(seconds: float, sr: int = 16000) -> Audio:
+    return Audio(np.random.default_rng(0).normal(0, 0.1, int(seconds * sr)), sr)
+
+
+def test_config_round_trip_and_effort() -> None:
+    config = StyleSearchConfig(seed=3, effort="fast", texts=("One.", "Two."))
+    assert StyleSearchConfig.from_dict({**config.to_dict(), "unknown": 1}) == config
+    assert config.factor < StyleSearchConfig().factor < StyleSearchConfig(effort="high").factor
+    assert StyleSearchConfig(effort=2.5).factor == 2.5
+    with pytest.raises(InvalidSetting):
+        StyleSearchConfig(effort="max")
+    with pytest.raises(InvalidSetting):
+        StyleSearchConfig(texts=())
+
+
+def test_split_holdout_keeps_one_clip_out() -> None:
+    clips = [_noise(s) for s in (5.0, 2.0, 3.0)]
+    enrol, held = split_holdout(clips)
+    assert held is clips[2] and enrol == [clips[0], clips[1]]
+    enrol, held = split_holdout(clips[:2])
+    assert held is clips[1] and enrol == [clips[0]]
+    enrol, held = split_holdout([clips[0]])
+    assert len(enrol) == 1 and enrol[0].duration + held.duration == pytest.approx(5.0, abs=1e-3)
+
+
+class _FakeTTS:
+    """What the cache key reads of an engine."""
+
+    def model_path(self) -> Path:
+        return Path("kokoro-v1.0.int8.onnx")
+
+    def voice_tables(self) -> dict[str, np.ndarray]:
+        return {"jf_alpha": np.zeros((510, 1, 256), np.float32)}
+
+
+def _fake_search(calls: list[int]):
+    def search(clips, config, tts, progress):
+        calls.append(len(clips))
+        table = np.full((510, 1, 256), len(calls), np.float32)
+        return StyleSearchResult(table, "jf_alpha", 0.5, 0.6, 0.5, 0.55, 0.4, 0.4, 3, 1.0)
+    return search
+
+
+def test_cached_style_hits_then_recomputes_when_clips_change(
+        tmp_path: Path, arctic_path: Path, espeak, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(style_cache, "search_style", _fake_search(calls))
+    settings = Settings(home=tmp_path / "home")
+    library = VoiceLibrary(settings)
+    library.add("arctic", [arctic_path])
+    first = style_cache.cached_style(library, "arctic", TINY, _FakeTTS(), settings)
+    again = style_cache.cached_style(library, "arctic", TINY, _FakeTTS(), settings)
+    assert calls == [1] and np.array_equal(first.table, again.table)
+    assert again.meta() == first.meta()
+    assert len(list((settings.cache_dir / "kokoro-styles").glob("*.npz"))) == 1
+    extra = tmp_path / "extra.wav"
+    from voxclone.audio import save
+    save(espeak.synthesize("The quick brown fox jumps over the lazy dog.", "en"), extra)
+    library.add_clips("arctic", [extra])
+    changed = style_cache.cached_style(library, "arctic", TINY, _FakeTTS(), settings)
+    assert calls == [1, 2] and changed.table[0, 0, 0] == 2
+    other = style_cache.cached_style(library, "arctic", StyleSearchConfig(seed=1), _FakeTTS(),
+                                     settings)
+    assert calls == [1, 2, 2] and other.table[0, 0, 0] == 3
+
+
+@pytest.mark.slow
+def test_search_is_deterministic_for_a_seed(kokoro: KokoroTTS, arctic: Audio, warm_encoder) -> None:
+    first = search_style([arctic], TINY, kokoro)
+    second = search_style([arctic], TINY, kokoro)
+    assert first.table.shape == (510, 1, 256) and first.table.dtype == np.float32
+    assert first.steps == second.steps == 3
+    assert np.array_equal(first.table, second.table) and first.start == second.start
+    other = search_style([arctic], StyleSearchConfig(**{**TINY.to_dict(), "seed": 1}), kokoro)
+    assert other.steps == 3
+
+
+@pytest.mark.slow
+def test_search_raises_the_enrolment_score(kokoro: KokoroTTS, arctic: Audio, espeak,
+                                           warm_encoder) -> None:
+    clips = [arctic, espeak.synthesize("Please call Stella and ask her to bring these things.",
+                                       "en", "en-us+m3")]
+    config = StyleSearchConfig(budget_s=20.0, texts=TINY.texts)
+    result = search_style(clips, config, kokoro)
+    assert result.seconds < 35.0
+    assert result.enrol_score > result.start_score
+    assert result.wer_end is not None and result.wer_end <= result.wer_start

@@ -1,0 +1,177 @@
+"""`voxclone bench`: real-time factors per stage and end to end, enrolment time, peak memory.
+
+Every figure is a median over ``runs`` after one warm-up run; ratios compare two implementations
+measured side by side in the same process.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxclone.audio.f0 import extract_f0
+from voxclone.audio.types import Audio
+from voxclone.config import Settings
+from voxclone.convert.base import ConvertSettings, get_converter
+from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
+from voxclone.timing import StageTimer
+from voxclone.tts.base import get_tts
+from voxclone.voices.profile import build_profile
+
+BENCH_TEXT = ("The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
+              "It is easy to tell the depth of a well. These days a chicken leg is a rare dish. ")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """durations: input lengths in seconds; runs: timed runs per figure (median)."""
+
+    durations: tuple[float, ...] = (3.0, 10.0, 60.0)
+    runs: int = 3
+    tts_engines: tuple[str, ...] = ("espeak", "piper", "kokoro")
+
+
+def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
+    """Median seconds of ``runs`` calls after one warm-up call, and the last result."""
+    result = fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def speech_of(seconds: float, voice: str = "en-us+f3") -> Audio:
+    """About ``seconds`` of espeak-ng speech (22050 Hz), cut to length."""
+    tts = get_tts("espeak")
+    text = BENCH_TEXT * max(1, int(np.ceil(seconds / 9.0)))
+    audio = tts.synthesize(text, "en", voice)
+    while audio.duration < seconds:
+        audio = Audio.concat([audio, audio])
+    return Audio(audio.samples[: int(seconds * audio.sample_rate)], audio.sample_rate)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = None) -> dict[str, Any]:
+    """All benchmark figures as a JSON-ready dict."""
+    settings = settings or Settings()
+    converter = get_converter("world")
+    reference = speech_of(30.0, "en-us+m7")
+    enrol_s, profile = median_time(lambda: build_profile("bench", [reference], converter), 1)
+    results: dict[str, Any] = {"enrolment_s_per_30s": round(enrol_s, 3), "conversion": [], "say": [],
+                               "f0": [], "tts": []}
+    vc = VoiceConversionPipeline(PipelineConfig(), settings=settings)
+    cloner = VoiceCloner(PipelineConfig(), settings=settings)
+    for seconds in config.durations:
+        source = speech_of(seconds)
+        results["conversion"].append(_conversion_row(vc, source, profile, config.runs))
+        results["f0"].append(_f0_row(source, config.runs))
+        results["say"].append(_say_row(cloner, seconds, profile, config.runs))
+    for name in config.tts_engines:
+        results["tts"].append(_tts_row(name, config.runs))
+    results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return results
+
+
+def _conversion_row(vc: VoiceConversionPipeline, source: Audio, profile, runs: int) -> dict[str, Any]:
+    stages: list[dict[str, float]] = []
+
+    def once() -> Audio:
+        timer = StageTimer()
+        out = vc.convert(source, profile, timer=timer)
+        stages.append(timer.ms)
+        return out
+
+    total, _ = median_time(once, runs)
+    per_stage = {k: statistics.median(s.get(k, 0.0) for s in stages[1:]) / 1000.0 / source.duration
+                 for k in ("analysis", "conversion", "synthesis", "post")}
+    return {"input_s": round(source.duration, 1), "rtf": round(total / source.duration, 4),
+            "rtf_stages": {k: round(v, 4) for k, v in per_stage.items()}}
+
+
+def _say_row(cloner: VoiceCloner, seconds: float, profile, runs: int) -> dict[str, Any]:
+    text = BENCH_TEXT * max(1, int(np.ceil(seconds / 9.0)))
+    words = text.split()
+    text = " ".join(words[: max(6, int(len(words) * seconds / (9.0 * max(1, np.ceil(seconds / 9.0)))))])
+    stages: list[dict[str, float]] = []
+
+    def once():
+        result = cloner.synthesize(text, profile)
+        stages.append(result.timings_ms)
+        return result
+
+    total, result = median_time(once, runs)
+    dur = result.audio.duration
+    per_stage = {k: statistics.median(s.get(k, 0.0) for s in stages[1:]) / 1000.0 / dur
+                 for k in ("tts", "analysis", "conversion", "synthesis", "post")}
+    return {"output_s": round(dur, 1), "rtf": round(total / dur, 4),
+            "rtf_stages": {k: round(v, 4) for k, v in per_stage.items()}}
+
+
+def _f0_row(source: Audio, runs: int) -> dict[str, Any]:
+    harvest, _ = median_time(lambda: extract_f0(source, "harvest"), runs)
+    dio, _ = median_time(lambda: extract_f0(source, "dio"), runs)
+    return {"input_s": round(source.duration, 1), "harvest_rtf": round(harvest / source.duration, 4),
+            "dio_rtf": round(dio / source.duration, 4), "harvest_over_dio": round(harvest / dio, 2)}
+
+
+def _tts_row(name: str, runs: int) -> dict[str, Any]:
+    from voxclone.errors import VoxcloneError
+
+    try:
+        tts = get_tts(name)
+        lang = "en"
+        first, audio = median_time(lambda: tts.synthesize("Hello there.", lang), runs)
+        total, long = median_time(lambda: tts.synthesize(BENCH_TEXT, lang), runs)
+    except VoxcloneError as exc:
+        return {"engine": name, "error": str(exc)}
+    return {"engine": name, "first_audio_ms": round(1000 * first, 1),
+            "rtf": round(total / long.duration, 4), "sample_rate": long.sample_rate}
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The figures as Markdown tables."""
+    lines = [f"enrolment: {results['enrolment_s_per_30s']:.2f} s per 30 s of reference; "
+             f"peak memory {results['peak_rss_mb']:.0f} MiB", "",
+             "| job | input s | RTF end to end | tts | analysis | conversion | synthesis | post |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind in ("conversion", "say"):
+        for r in results[kind]:
+            st = r["rtf_stages"]
+            dur = r.get("input_s", r.get("output_s"))
+            lines.append(f"| {kind} | {dur} | {r['rtf']:.3f} | {st.get('tts', 0):.3f} | "
+                         f"{st['analysis']:.3f} | {st['conversion']:.3f} | {st['synthesis']:.3f} | "
+                         f"{st['post']:.4f} |")
+    lines += ["", "| F0 input s | harvest RTF | dio RTF | harvest/dio |", "|---|---|---|---|"]
+    lines += [f"| {r['input_s']} | {r['harvest_rtf']:.3f} | {r['dio_rtf']:.3f} | {r['harvest_over_dio']:.1f}× |"
+              for r in results["f0"]]
+    lines += ["", "| base TTS | first audio (ms) | RTF |", "|---|---|---|"]
+    for r in results["tts"]:
+        lines.append(f"| {r['engine']} | {r.get('first_audio_ms', '–')} | {r.get('rtf', r.get('error'))} |")
+    return "\n".join(lines)
+
+
+def write_results(results: dict[str, Any], out_dir: Path = Path("bench/results")) -> Path:
+    """Save JSON (with machine info) and Markdown under ``out_dir``; return the JSON path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    payload = {"date": stamp, "machine": platform.machine(), "python": platform.python_version(),
+               "config": asdict(BenchConfig()), **results}
+    path = out_dir / f"bench-{stamp}.json"
+    path.write_text(json.dumps(payload, indent=2))
+    (out_dir / f"bench-{stamp}.md").write_text(markdown(results) + "\n")
+    return path
