@@ -81,7 +81,7 @@ def test_explicit_base_voice(cloner):
 
 
 def test_unknown_base_voice(cloner):
-    with pytest.raises(EngineUnavailable, match="Unknown base voice 'en-us\\+zz'.*en-us\\+m3"):
+    with pytest.raises(InvalidSetting, match="Unknown base voice 'en-us\\+zz'.*en-us\\+m3"):
         cloner.synthesize("Hello there.", VOICE, base_voice="en-us+zz")
 
 
@@ -143,7 +143,7 @@ def test_reference_files_instead_of_a_name(cloner, arctic_path):
     (lambda c: c.say("Hello", "nobody"), VoiceNotFound),
     (lambda c: c.say("", VOICE), TextError),
     (lambda c: c.say("Hallo", VOICE, lang="de"), UnsupportedLanguage),
-    (lambda c: c.say("Hello", VOICE, base_voice="nope"), EngineUnavailable),
+    (lambda c: c.say("Hello", VOICE, base_voice="nope"), InvalidSetting),
 ])
 def test_say_errors(cloner, call, error):
     with pytest.raises(error):
@@ -248,3 +248,21 @@ def test_engine_report():
     assert any(d.startswith("version: world-") for d in world.details)
     for row in rows.values():
         assert row.available or row.reason  # every unavailable engine says why
+
+
+def test_say_stream_yields_early_and_joins_to_say(cloner) -> None:
+    """Streaming: the first chunk arrives before the rest is made; chunks join to say()'s output."""
+    import time as _time
+
+    text = "First sentence here. Second sentence follows. A third one ends it."
+    start = _time.perf_counter()
+    stream = cloner.say_stream(text, VOICE)
+    first = next(stream)
+    t_first = _time.perf_counter() - start
+    rest = list(stream)
+    t_all = _time.perf_counter() - start
+    assert len(rest) == 2 and t_first < t_all
+    joined = np.concatenate([first.samples] + [c.samples for c in rest])
+    whole = cloner.say(text, VOICE)
+    assert len(joined) == len(whole)
+    assert np.allclose(joined, whole.samples, atol=1e-4)

@@ -112,3 +112,40 @@ def read_tags(path: str | os.PathLike) -> dict[str, str]:
             return {k: v for k, v in f.copy_metadata().items() if v}
     except Exception as exc:
         raise AudioError(f"Cannot read tags of {path} ({exc}).") from exc
+
+
+class StreamWriter:
+    """Writes audio chunks to ``path`` as they arrive (flushed after each), for streaming output.
+
+    Unlike :func:`save` the file is written in place, so other programs can read it while it grows.
+    """
+
+    def __init__(self, path: str | os.PathLike, sample_rate: int) -> None:
+        p = Path(path)
+        fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(p.suffix.lower())
+        if fmt is None:
+            raise AudioError(f"Streaming writes .wav, .flac or .ogg files, not '{p.suffix}'.")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        subtype = "VORBIS" if fmt == "OGG" else "PCM_16"
+        self.sample_rate = sample_rate
+        self._file = sf.SoundFile(str(p), "w", samplerate=sample_rate, channels=1, format=fmt,
+                                  subtype=subtype)
+        self.frames = 0
+
+    def write(self, chunk: Audio) -> None:
+        """Append one chunk (its rate must match the writer's)."""
+        if chunk.sample_rate != self.sample_rate:
+            raise AudioError(f"Chunk at {chunk.sample_rate} Hz in a {self.sample_rate} Hz stream.")
+        self._file.write(np.clip(chunk.samples, -1.0, 1.0))
+        self._file.flush()
+        self.frames += len(chunk)
+
+    def close(self) -> None:
+        """Finish the file."""
+        self._file.close()
+
+    def __enter__(self) -> "StreamWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -44,3 +45,14 @@ def voice_arg(voice: str | None, refs: list[str] | None) -> str | list[str]:
         raise VoxcloneError("Give either --voice NAME (a voice in the library) or --ref FILE "
                             "(one or more reference recordings), not both and not neither.")
     return voice if voice else list(refs or [])
+
+
+def output_path(path: Path) -> Path:
+    """``path`` if audio can be written there (known suffix), checked before any work is done."""
+    from voxclone.audio.io import SUPPORTED_SUFFIXES
+    from voxclone.errors import AudioError
+
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise AudioError(f"Cannot write '{path.suffix or path.name}' files: name the output "
+                         f"with one of {', '.join(SUPPORTED_SUFFIXES)}.")
+    return path

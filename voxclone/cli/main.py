@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from voxclone.cli import voices as voices_cli
-from voxclone.cli.common import friendly_errors, setup_logging, voice_arg
+from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
 app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text or convert speech "
                        "in that voice, offline.", no_args_is_help=True, add_completion=False)
@@ -40,6 +40,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         seed: int = typer.Option(None, help="Random seed where engines sample."),
         split: str = typer.Option(None, help="Split the text on this delimiter (e.g. '\\n' or '|')."),
         keep_pieces: bool = typer.Option(False, help="Also write each piece as OUT-NNN.wav."),
+        stream: bool = typer.Option(False, help="Write each sentence to OUT as soon as it is ready."),
         tts: str = typer.Option("espeak", help="Base TTS engine."),
         converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
@@ -49,8 +50,13 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     from voxclone.pipeline import PipelineConfig, VoiceCloner
     from voxclone.tts import Style
 
+    output_path(output)
     text = _read_text(text)
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength))
+    if stream:
+        _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
+                    Style(speed, pitch, energy), base_voice, split, output)
+        return
     result = cloner.synthesize(text, voice_arg(voice, [str(r) for r in ref or []]), lang,
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
                                progress=True)
@@ -60,6 +66,19 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
             save(piece, output.with_name(f"{output.stem}-{i:03d}{output.suffix}"))
     typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
                f"RTF {result.rtf:.2f})")
+
+
+def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path) -> None:
+    from voxclone.audio.io import StreamWriter
+
+    writer = None
+    for i, chunk in enumerate(cloner.say_stream(text, voice, lang, style, base_voice, split)):
+        writer = writer or StreamWriter(output, chunk.sample_rate)
+        writer.write(chunk)
+        typer.echo(f"piece {i + 1}: {chunk.duration:.1f} s written", err=True)
+    if writer is not None:
+        writer.close()
+        typer.echo(f"wrote {output} ({writer.frames / writer.sample_rate:.1f} s, streamed)")
 
 
 @app.command()
@@ -75,6 +94,7 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
     from voxclone.audio import load, save
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
 
+    output_path(output)
     pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter))
     audio = load(source)
     out = pipeline.convert(audio, voice_arg(voice, [str(r) for r in ref or []]), pitch_shift, strength)

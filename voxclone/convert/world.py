@@ -12,6 +12,7 @@ from voxclone.audio.dsp import match_loudness, resample, rms_db
 from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.convert.spectral_classes import fit_classes, map_classes
 from voxclone.errors import AudioError
 from voxclone.timing import StageTimer, maybe_stage
 
@@ -21,7 +22,10 @@ class WorldConfig:
     """Analysis settings (changing any of them changes ``WorldConverter.version``).
 
     sample_rate: analysis/synthesis rate in Hz; frame_period_ms: hop; order: mel-cepstrum order;
-    alpha: all-pass constant of the mel warp at ``sample_rate``; target_f0_method: extractor for enrolment clips.
+    alpha: all-pass constant of the mel warp at ``sample_rate``; target_f0_method: extractor for enrolment clips;
+    n_classes: acoustic classes of the voiced-frame map (0: one global mean/variance match);
+    class_temperature: softness of the class assignment; class_shrink: frames of global
+    statistics mixed into each class's source statistics.
     """
 
     sample_rate: int = 22050
@@ -29,6 +33,9 @@ class WorldConfig:
     order: int = 34
     alpha: float = 0.455
     target_f0_method: F0Method = "harvest"
+    n_classes: int = 8
+    class_temperature: float = 2.0
+    class_shrink: float = 30.0
 
 
 @dataclass
@@ -55,7 +62,7 @@ class WorldConverter:
         self.config = config
         self.fft_size = pyworld.get_cheaptrick_fft_size(config.sample_rate, 71.0)
         key = "-".join(str(v) for v in asdict(config).values())
-        self.version = f"world-2:{key}"
+        self.version = f"world-3:{key}"
 
     def analyze(self, audio: Audio, method: F0Method = "harvest") -> Analysis:
         """WORLD analysis at the configured rate."""
@@ -72,9 +79,15 @@ class WorldConverter:
         return Analysis(f0, mcep, ap, speech, rms_db(a))
 
     def features(self, clips: list[Audio]) -> Features:
-        """Target statistics: log-F0 mean/std and class-wise mel-cepstral mean/std."""
+        """Target statistics: log-F0 mean/std, mel-cepstral mean/std of voiced and unvoiced
+        frames, and the acoustic classes of the voiced frames."""
         parts = [self.analyze(c, self.config.target_f0_method) for c in clips]
-        return self._stats(parts)
+        out = self._stats(parts)
+        voiced = np.concatenate([(p.f0 > 0) & p.speech for p in parts])
+        frames = np.concatenate([p.mcep for p in parts])[voiced][:, 1:]
+        if self.config.n_classes > 1:
+            out["classes"] = fit_classes(frames, self.config.n_classes)
+        return out
 
     def _stats(self, parts: list[Analysis]) -> Features:
         f0 = np.concatenate([p.f0 for p in parts])
@@ -102,6 +115,7 @@ class WorldConverter:
             src = source or self._stats([an])
             f0 = self._map_f0(an.f0, src, target, settings)
             mcep = self._map_mcep(an, src, target, settings.strength)
+            self._map_voiced_classes(mcep, an, src, target, settings.strength)
             sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
         with maybe_stage(timer, "synthesis"):
             y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate,
@@ -140,6 +154,18 @@ class WorldConverter:
             y[:, 0] = x[:, 0]  # keep the source's frame energy
             out[sel] = x + strength * (y - x)
         return out
+
+    def _map_voiced_classes(self, mcep: np.ndarray, an: Analysis, src: Features, tgt: Features,
+                            strength: float) -> None:
+        """Replace the voiced frames' mapping (c1..) in ``mcep`` by the class-wise one, in place."""
+        classes = tgt.get("classes")
+        voiced = an.f0 > 0
+        if not classes or voiced.sum() < 2:
+            return
+        x = an.mcep[voiced][:, 1:]
+        y = map_classes(x, np.asarray(src["mc_mean_voiced"])[1:], np.asarray(src["mc_std_voiced"])[1:],
+                        classes, self.config.class_temperature, self.config.class_shrink)
+        mcep[voiced, 1:] = x + strength * (y - x)
 
 
 register_converter("world", WorldConverter)

@@ -114,7 +114,7 @@ class _Evaluator:
 
     def _conversions(self, ctx: dict[str, Any], split: SpeakerSplit, others: list[SpeakerSplit],
                      profile: VoiceProfile, refs: list[np.ndarray]) -> Iterator[dict[str, Any]]:
-        sources = _sources(others, self.config.vc_sources)
+        sources = _sources(others, self.config.vc_sources) if self.vcs else []
         for i, utt in enumerate(sources):
             source = load(utt.path)
             yield self._item(ctx, FLOOR_VC, "floor", source, refs, utt.transcript, None, 0.0, i,

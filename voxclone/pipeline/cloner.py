@@ -115,6 +115,17 @@ class VoiceCloner:
         for piece in pieces_text:
             yield self._speak_piece(piece, lang, voice_id, style, profile, None)
 
+    def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
+                   base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
+        """Stream ``text`` in ``voice``: one chunk per sentence (or ``split`` piece) as soon as it
+        is ready; chunks after the first start with the inter-piece pause, so their concatenation
+        equals :meth:`say` with the same arguments."""
+        for i, piece in enumerate(self.iter_pieces(text, voice, lang, style, base_voice, split)):
+            if i:
+                gap = np.zeros(int(PIECE_GAP_S * piece.sample_rate), dtype=np.float32)
+                piece = Audio(np.concatenate([gap, piece.samples]), piece.sample_rate)
+            yield piece
+
     def _profile_converter(self) -> Converter:
         return self.converter or get_converter(PROFILE_CONVERTER)
 
@@ -125,8 +136,7 @@ class VoiceCloner:
         if base_voice:
             known = {v.id for v in self.tts.voices(lang)}
             if base_voice not in known:
-                from voxclone.errors import EngineUnavailable
-                raise EngineUnavailable(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
+                raise InvalidSetting(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
                                         f"Choose one of: {', '.join(sorted(known))}.")
             return [base_voice]
         ranked = rank_base_voices(self.tts, self.converter, profile, lang, self.settings.cache_dir,
