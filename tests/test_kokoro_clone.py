@@ -110,8 +110,9 @@ def test_search_raises_the_enrolment_score(kokoro: KokoroTTS, arctic: Audio, esp
                                            warm_encoder) -> None:
     clips = [arctic, espeak.synthesize("Please call Stella and ask her to bring these things.",
                                        "en", "en-us+m3")]
-    config = StyleSearchConfig(budget_s=20.0, texts=TINY.texts)
+    # Bounded by steps, not by time, so the outcome does not depend on how busy the machine is.
+    config = StyleSearchConfig(budget_s=3600.0, max_steps=8, patience=8, texts=TINY.texts)
     result = search_style(clips, config, kokoro)
-    assert result.seconds < 35.0
+    assert result.steps == 8
     assert result.enrol_score > result.start_score
     assert result.wer_end is not None and result.wer_end <= result.wer_start
