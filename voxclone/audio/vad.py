@@ -31,10 +31,7 @@ def speech_mask(audio: Audio, frame_s: float = FRAME_S, floor_db: float = -55.0,
     db = frame_energy_db(audio, frame_s)
     if len(db) == 0:
         return np.zeros(0, dtype=bool)
-    loud = np.percentile(db, 95)
-    noise = np.percentile(db, 10)
-    thresh = max(floor_db, loud - rel_db, noise + 0.35 * (loud - noise))
-    mask = db > thresh
+    mask = db > _threshold_db(db, floor_db, rel_db)
     hang = max(1, int(0.1 / frame_s))
     if mask.any():
         kernel = np.ones(2 * hang + 1)
@@ -47,10 +44,15 @@ def speech_seconds(audio: Audio) -> float:
     db = frame_energy_db(audio)
     if len(db) == 0:
         return 0.0
+    return float(np.sum(db > _threshold_db(db))) * FRAME_S
+
+
+def _threshold_db(db: np.ndarray, floor_db: float = -55.0, rel_db: float = 35.0) -> float:
+    """Speech threshold of a clip: above ``floor_db``, within ``rel_db`` of its loud end (95th
+    percentile) and a third of the way up from its noise floor (10th percentile)."""
     loud = np.percentile(db, 95)
     noise = np.percentile(db, 10)
-    thresh = max(-55.0, loud - 35.0, noise + 0.35 * (loud - noise))
-    return float(np.sum(db > thresh)) * FRAME_S
+    return max(floor_db, loud - rel_db, noise + 0.35 * (loud - noise))
 
 
 def trim_silence(audio: Audio, pad_s: float = 0.05) -> Audio:
