@@ -15,8 +15,8 @@ from voxclone.audio.dsp import apply_gain_db, match_loudness, resample
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
-from voxclone.errors import InvalidSetting
 from voxclone.convert.base import Converter, ConvertSettings, get_converter
+from voxclone.errors import InvalidSetting
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.voice import VoiceRef, resolve_profile

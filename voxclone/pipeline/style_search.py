@@ -1,0 +1,141 @@
+"""Parts of the Kokoro style search: the held-out split, the objective, the start voice and the
+evolution strategy. :mod:`voxclone.pipeline.kokoro_clone` puts them together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.audio.types import Audio
+from voxclone.errors import ReferenceTooShort
+from voxclone.tts.kokoro import SAMPLE_RATE, KokoroTTS
+
+MIN_HOLDOUT_S = 1.5
+"""A single clip is cut for a held-out part only when both parts are at least this long."""
+
+
+def split_holdout(clips: Sequence[Audio]) -> tuple[list[Audio], Audio]:
+    """Enrolment clips and one held-out clip: the median-length clip of three or more, the shorter
+    of two, or the last third of a single clip (the whole clip when that is too short)."""
+    if not clips:
+        raise ReferenceTooShort("No reference clips given for the style search: pass one or more "
+                                "clips of the speaker (10-30 s of speech works best).")
+    if len(clips) == 1:
+        clip = clips[0]
+        cut = clip.duration * 2 / 3
+        if clip.duration - cut < MIN_HOLDOUT_S:
+            return [clip], clip
+        return [clip.slice(0, cut)], clip.slice(cut, clip.duration)
+    order = sorted(range(len(clips)), key=lambda i: (clips[i].duration, i))
+    held = order[len(order) // 2] if len(clips) > 2 else order[0]
+    return [c for i, c in enumerate(clips) if i != held], clips[held]
+
+
+@dataclass
+class Trial:
+    """One style spoken on the search texts.
+
+    audio: one Audio per text (24 kHz); enrol / holdout: mean cosine of their embeddings to the
+    enrolment embedding / the held-out clip's; wer: filled in when measured.
+    """
+
+    audio: list[Audio]
+    enrol: float
+    holdout: float
+    wer: float | None = None
+
+
+class StyleObjective:
+    """Speaks a style table (510, 1, 256) on short texts and scores it against a speaker."""
+
+    def __init__(self, tts: KokoroTTS, texts: Sequence[str], lang: str, enrol: Sequence[Audio],
+                 holdout: Audio) -> None:
+        self.tts, self.texts, self.lang = tts, list(texts), lang
+        self.encoder = speaker_encoder()
+        self.tokens = [tts.tokenize(t, lang)[0] for t in self.texts]
+        self.target = self.encoder.embed_many(list(enrol))
+        self.holdout = self.encoder.embed(holdout)
+
+    def __call__(self, table: np.ndarray) -> Trial:
+        audio = [Audio(self.tts.synthesize_tokens(t, table), SAMPLE_RATE) for t in self.tokens]
+        if not all(np.isfinite(a.samples).all() for a in audio):  # a style far off the voices
+            return Trial(audio, -1.0, -1.0, 1.0)
+        embs = [self.encoder.embed(a) for a in audio]
+        return Trial(audio, float(np.mean([cosine(e, self.target) for e in embs])),
+                     float(np.mean([cosine(e, self.holdout) for e in embs])))
+
+    def wer(self, trial: Trial) -> float | None:
+        """Pocketsphinx WER of the trial over all texts (word errors / words); None unless English."""
+        if self.lang != "en":
+            return None
+        if trial.wer is None:
+            from voxclone.eval.wer import word_error_rate  # the ASR lives with the metrics
+
+            words = [len(t.split()) for t in self.texts]
+            errors = [word_error_rate(a, t)[0] * n for a, t, n in zip(trial.audio, self.texts, words)]
+            trial.wer = float(sum(errors) / sum(words))
+        return trial.wer
+
+
+def start_voice(tts: KokoroTTS, objective: StyleObjective) -> tuple[str | dict[str, float], Trial]:
+    """The bundled voice, or the 50/50 blend of the best two, closest to the enrolment."""
+    names = sorted(tts.voice_tables())
+    trials: dict[str, Trial] = {name: objective(tts.style_table(name)) for name in names}
+    ranked = sorted(names, key=lambda n: -trials[n].enrol)
+    best: str | dict[str, float] = ranked[0]
+    trial = trials[ranked[0]]
+    if len(ranked) > 1:
+        pair = {ranked[0]: 0.5, ranked[1]: 0.5}
+        blended = objective(tts.style_table(pair))
+        if blended.enrol > trial.enrol:
+            best, trial = pair, blended
+    return best, trial
+
+
+def style_scale(tts: KokoroTTS) -> np.ndarray:
+    """Spread of each of the 256 style values over the bundled voices (mean over rows), (256,)."""
+    tables = np.stack([t[:, 0, :] for t in tts.voice_tables().values()])
+    return tables.std(axis=0).mean(axis=0).astype(np.float32)
+
+
+class OnePlusOne:
+    """(1+1) evolution strategy with the 1/5 success rule on one 256-value offset added to every
+    row of ``base`` (510, 1, 256), searched in units of ``scale`` (256,).
+
+    The step size stays within [step_size / 2, 2 * step_size]: below that, Kokoro's speech (int8
+    model, whole-frame durations) changes by jumps that the encoder scores as noise, and a search
+    there only fits that noise.
+
+    ``best`` is the accepted style that scored highest on the held-out clip; ``stale`` counts the
+    accepted steps since it last improved.
+    """
+
+    def __init__(self, base: np.ndarray, scale: np.ndarray, first: Trial, step_size: float,
+                 seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.base, self.scale, self.sigma = base, scale, step_size
+        self.bounds = (step_size / 2, step_size * 2)
+        self.x = self._candidate = np.zeros_like(scale)
+        self.current = self.best = first
+        self.best_table = base
+        self.steps = self.stale = 0
+
+    def propose(self) -> np.ndarray:
+        """The next candidate table (510, 1, 256) float32."""
+        self._candidate = self.x + self.sigma * self.rng.standard_normal(self.x.shape)
+        return (self.base + (self._candidate * self.scale)[None, None, :]).astype(np.float32)
+
+    def update(self, table: np.ndarray, trial: Trial, accepted: bool) -> None:
+        """Move to the last proposal if ``accepted``; adapt the step size either way."""
+        self.steps += 1
+        self.sigma = float(np.clip(self.sigma * np.exp(0.8 if accepted else -0.2), *self.bounds))
+        if not accepted:
+            return
+        self.x, self.current = self._candidate, trial
+        if trial.holdout > self.best.holdout:
+            self.best, self.best_table, self.stale = trial, table, 0
+        else:
+            self.stale += 1
