@@ -41,18 +41,25 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         split: str = typer.Option(None, help="Split the text on this delimiter (e.g. '\\n' or '|')."),
         keep_pieces: bool = typer.Option(False, help="Also write each piece as OUT-NNN.wav."),
         stream: bool = typer.Option(False, help="Write each sentence to OUT as soon as it is ready."),
-        tts: str = typer.Option("espeak", help="Base TTS engine."),
-        converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+        tts: str = typer.Option(None, help="Base TTS engine: espeak, piper or kokoro (default: "
+                                "the measured default of --lang, see `voxclone engines`)."),
+        converter: str = typer.Option(None, "--converter", "--engine", help=CONVERTER_HELP),
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
+        effort: str = typer.Option("standard", help="Kokoro style search per new voice: fast, "
+                                   "standard (~90 s once, then cached), high, or a multiplier."),
         ) -> None:
     """Speak TEXT in a cloned voice."""
     from voxclone.audio import save
     from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.pipeline.defaults import default_pipeline
     from voxclone.tts import Style
 
     output_path(output)
     text = _read_text(text)
-    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength))
+    default_tts, default_converter = default_pipeline(lang)
+    tts, converter = tts or default_tts, converter or default_converter
+    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
+                                        effort=effort))
     if stream:
         _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
                     Style(speed, pitch, energy), base_voice, split, output)
@@ -128,6 +135,9 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
           candidates: int = typer.Option(1, help="Base-voice candidates per output."),
           dnsmos: bool = typer.Option(True, help="Score DNSMOS (slower)."),
           save_audio: bool = typer.Option(False, help="Keep every output WAV."),
+          langs: str = typer.Option("", help="Also speak one text in each of these languages "
+                                    "(comma-separated, e.g. es,fr,zh,ja,ko; similarity only)."),
+          effort: str = typer.Option("standard", help="Kokoro style-search effort."),
           out: Path = typer.Option(Path("out/eval"), help="Output folder."),
           ) -> None:
     """Score cloning and conversion on a dataset against floors (raw TTS, source) and a ceiling."""
@@ -135,12 +145,21 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
     from voxclone.eval.runner import EvalConfig, run_eval
 
     cfg = EvalConfig(tuple(pipeline), tuple(converter), ref_seconds, texts, limit=limit, seed=seed,
-                     candidates=candidates, dnsmos=dnsmos, save_audio=save_audio)
+                     candidates=candidates, dnsmos=dnsmos, save_audio=save_audio,
+                     langs=tuple(x.strip() for x in langs.split(",") if x.strip()), effort=effort)
     run = run_eval(dataset, cfg, out)
     paths = write_outputs(run, dataset, out)
     from voxclone.eval.report import aggregate
 
-    typer.echo(markdown_table(aggregate(run.items)))
+    rows = aggregate(run.items)
+    typer.echo(markdown_table(rows))
+    from voxclone.pipeline.defaults import choose_defaults, defaults_table
+
+    chosen = choose_defaults(rows)
+    if chosen:
+        typer.echo("\nDefault pipeline per language by this run (best similarity among WER within "
+                   "0.10 of the best; similarity alone where WER is not measured):\n")
+        typer.echo(defaults_table(chosen))
     typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}  ({run.seconds:.0f} s)")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,11 +17,13 @@ from voxclone.audio.io import load
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import get_converter
-from voxclone.eval.dataset import SpeakerSplit, Utterance, find_sets, split_speakers
+from voxclone.eval.dataset import (SpeakerSplit, Utterance, find_sets, read_manifest,
+                                   split_speakers)
 from voxclone.eval.scoring import Scorer
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.tts.base import get_tts
 from voxclone.voices.profile import VoiceProfile, build_profile
+from voxclone.voices.store import VoiceLibrary
 
 log = logging.getLogger(__name__)
 FLOOR_TTS = "raw-base-tts"
@@ -37,6 +40,9 @@ class EvalConfig:
     ref_seconds: enrolment audio per speaker; texts: held-out transcripts spoken per speaker;
     vc_sources: other speakers' clips converted per target; limit: at most this many speakers per
     set (0: all); seed: split seed; dnsmos: score DNSMOS (slower); save_audio: keep every output.
+    langs: further languages each speaker's clone speaks (one transcript of that language from the
+    dataset's manifests); their rows are named ``method@lang`` and scored on similarity only
+    (the offline ASR is English only). effort: Kokoro style-search effort (see PipelineConfig).
     """
 
     pipelines: tuple[str, ...] = ("espeak:world",)
@@ -49,6 +55,8 @@ class EvalConfig:
     candidates: int = 1
     dnsmos: bool = True
     save_audio: bool = False
+    langs: tuple[str, ...] = ()
+    effort: str | float = "standard"
 
 
 @dataclass
@@ -67,12 +75,16 @@ def run_eval(dataset: Path, config: EvalConfig = EvalConfig(), out_dir: Path | N
     start = time.perf_counter()
     run = EvalRun(config)
     splits: list[SpeakerSplit] = []
-    for set_dir in find_sets(Path(dataset)):
+    sets = find_sets(Path(dataset))
+    for set_dir in sets:
         found, skipped = split_speakers(set_dir, config.ref_seconds, config.texts, config.seed)
         splits += found[: config.limit] if config.limit else found
         run.notes += skipped
+    lang_texts = texts_by_language(sets, config.langs)
+    run.notes += [f"no transcript in {lang} found: skipped" for lang in config.langs
+                  if lang not in lang_texts]
     scorer = Scorer(dnsmos=config.dnsmos)
-    evaluator = _Evaluator(config, settings or Settings(), scorer, out_dir)
+    evaluator = _Evaluator(config, settings or Settings(), scorer, out_dir, lang_texts)
     bar = tqdm(total=len(splits), desc="eval", unit="speaker", disable=not progress or None)
     for split in splits:
         others = [s for s in splits if s.set_name == split.set_name and s.speaker != split.speaker]
@@ -84,33 +96,54 @@ def run_eval(dataset: Path, config: EvalConfig = EvalConfig(), out_dir: Path | N
 
 
 class _Evaluator:
-    def __init__(self, config: EvalConfig, settings: Settings, scorer: Scorer, out_dir: Path | None):
+    def __init__(self, config: EvalConfig, settings: Settings, scorer: Scorer, out_dir: Path | None,
+                 lang_texts: dict[str, str] | None = None):
         self.config, self.settings, self.scorer, self.out_dir = config, settings, scorer, out_dir
+        self.lang_texts = lang_texts or {}
         self.converter = get_converter("world")
         self.base = get_tts("espeak")
-        self.cloners = {p: VoiceCloner(_pipeline_config(p), settings=settings) for p in config.pipelines}
+        self.library = VoiceLibrary(settings)
+        self.cloners = {p: VoiceCloner(_pipeline_config(p, config.effort), self.library, settings)
+                        for p in config.pipelines}
         self.vcs = {c: VoiceConversionPipeline(PipelineConfig(converter=c), settings=settings)
                     for c in config.converters}
 
     def speaker(self, split: SpeakerSplit, others: list[SpeakerSplit]) -> Iterator[dict[str, Any]]:
         clips = [load(u.path) for u in split.enrol]
         profile = build_profile(split.speaker, clips, self.converter)
+        voice = self._library_voice(split)
         refs = [self.scorer.embed(load(u.path)) for u in split.score]
         ctx = {"set": split.set_name, "speaker": split.speaker, "gender": split.gender,
                "lang": split.lang, "enrol_seconds": round(sum(c.duration for c in clips), 2)}
-        for i, text in enumerate(split.texts):
-            text = _speakable(text)
+        jobs = [(i, _speakable(t), _lang(split.lang), "") for i, t in enumerate(split.texts)]
+        jobs += [(0, t, lang, f"@{lang}") for lang, t in self.lang_texts.items()]
+        for i, text, lang, suffix in jobs:
             start = time.perf_counter()
-            raw = self.base.synthesize(text, _lang(split.lang))
-            yield self._item(ctx, FLOOR_TTS, "floor", raw, refs, text, None, time.perf_counter() - start, i)
+            raw = self.base.synthesize(text, lang)
+            yield self._item(ctx, FLOOR_TTS + suffix, "floor", raw, refs, text, None,
+                             time.perf_counter() - start, i, text_lang=lang)
             for name, cloner in self.cloners.items():
+                if lang not in cloner.tts.languages:
+                    continue
+                # Kokoro searches its style from the voice's clips; the others use the profile.
+                target = voice if cloner.config.tts == "kokoro" else profile
                 start = time.perf_counter()
-                result = cloner.synthesize(text, profile, _lang(split.lang), candidates=self.config.candidates)
-                yield self._item(ctx, name, "tts", result.audio, refs, text, raw,
-                                 time.perf_counter() - start, i, base_voice=result.base_voice)
+                result = cloner.synthesize(text, target, lang, candidates=self.config.candidates)
+                yield self._item(ctx, name + suffix, "tts", result.audio, refs, text, raw,
+                                 time.perf_counter() - start, i, base_voice=result.base_voice,
+                                 text_lang=lang)
         yield from self._conversions(ctx, split, others, profile, refs)
         for utt in split.ceiling:
             yield self._item(ctx, CEILING, "ceiling", load(utt.path), refs, utt.transcript, None, 0.0, 0)
+
+    def _library_voice(self, split: SpeakerSplit) -> str | None:
+        """The speaker's enrolment clips as a voice of the run's library (for Kokoro's style
+        search, which works from clips); None when no pipeline needs it."""
+        if not any(c.config.tts == "kokoro" for c in self.cloners.values()):
+            return None
+        name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"eval-{split.set_name}-{split.speaker}")[:64]
+        self.library.add(name, [u.path for u in split.enrol], replace=True)
+        return name
 
     def _conversions(self, ctx: dict[str, Any], split: SpeakerSplit, others: list[SpeakerSplit],
                      profile: VoiceProfile, refs: list[np.ndarray]) -> Iterator[dict[str, Any]]:
@@ -128,7 +161,8 @@ class _Evaluator:
     def _item(self, ctx: dict[str, Any], method: str, kind: str, audio: Audio, refs: list[np.ndarray],
               text: str, source: Audio | None, seconds: float, index: int, **extra: Any) -> dict[str, Any]:
         item = {**ctx, "method": method, "kind": kind, "index": index, "text": text, **extra}
-        item.update(self.scorer.score(audio, refs, text if ctx["lang"] == "en" else None, source))
+        spoken = extra.get("text_lang", _lang(ctx["lang"]))
+        item.update(self.scorer.score(audio, refs, text if spoken == "en" else None, source))
         item["seconds"] = round(seconds, 3)
         item["rtf"] = round(seconds / max(audio.duration, 1e-6), 4) if seconds else None
         if self.config.save_audio and self.out_dir is not None:
@@ -139,9 +173,21 @@ class _Evaluator:
         return item
 
 
-def _pipeline_config(spec: str) -> PipelineConfig:
+def _pipeline_config(spec: str, effort: str | float = "standard") -> PipelineConfig:
     tts, _, converter = spec.partition(":")
-    return PipelineConfig(tts=tts or "espeak", converter=converter or "world")
+    return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=effort)
+
+
+def texts_by_language(sets: list[Path], langs: tuple[str, ...]) -> dict[str, str]:
+    """The first transcript (by utterance id) of each of ``langs`` found in the sets' manifests."""
+    found: dict[str, str] = {}
+    wanted = [_lang(lang) for lang in langs]
+    for set_dir in sets:
+        for utt in sorted(read_manifest(set_dir), key=lambda u: u.utt_id):
+            lang = _lang(utt.lang)
+            if lang in wanted and lang not in found and utt.transcript.strip():
+                found[lang] = utt.transcript.strip()
+    return {lang: found[lang] for lang in wanted if lang in found}
 
 
 def _sources(others: list[SpeakerSplit], n: int) -> list[Utterance]:

@@ -88,7 +88,7 @@ class VoiceCloner:
         with timer.stage("profile"):
             profile = self.profile(voice)
         with timer.stage("base_voice"):
-            voices = self._candidate_voices(profile, lang, base_voice, candidates, voice)
+            voices = self._candidate_voices(profile, lang, base_voice, candidates, voice, progress)
         jobs = [(v, t) for v in voices for t in pieces_text]
         bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
         results: list[tuple[str, list[Audio]]] = []
@@ -130,9 +130,10 @@ class VoiceCloner:
         return self.converter or get_converter(PROFILE_CONVERTER)
 
     def _candidate_voices(self, profile: VoiceProfile, lang: str, base_voice: str | None,
-                          candidates: int, voice: VoiceRef | None = None) -> list[str]:
+                          candidates: int, voice: VoiceRef | None = None,
+                          progress: bool = False) -> list[str]:
         if self.config.tts == "kokoro" and not base_voice:
-            return [self._kokoro_style(profile if voice is None else voice)]
+            return [self._kokoro_style(profile if voice is None else voice, progress)]
         if base_voice:
             known = {v.id for v in self.tts.voices(lang)}
             if base_voice not in known:
@@ -144,7 +145,7 @@ class VoiceCloner:
         n = max(1, min(candidates, self.config.base_voice_pool, len(ranked)))
         return [r.voice for r in ranked[:n]]
 
-    def _kokoro_style(self, voice: VoiceRef) -> str:
+    def _kokoro_style(self, voice: VoiceRef, progress: bool = False) -> str:
         """Search (or read from the cache) the Kokoro style of ``voice``; returns its style id."""
         from voxclone.audio.io import load
         from voxclone.pipeline.style_cache import cached_search, cached_style
@@ -152,12 +153,17 @@ class VoiceCloner:
         if isinstance(voice, VoiceProfile):
             raise InvalidSetting("Kokoro cloning searches a style from the voice's clips: pass a "
                                  "library voice name or reference files, not a built profile.")
+        from voxclone.pipeline.kokoro_clone import StyleSearchConfig
+
         log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
+        config = StyleSearchConfig(effort=self.config.effort)
         if isinstance(voice, str):
-            result = cached_style(self.library, voice, tts=self.tts, settings=self.settings)  # type: ignore[arg-type]
+            result = cached_style(self.library, voice, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
+                                  progress=progress)
         else:
             clips = [load(f) for f in voice]
-            result = cached_search(clips, tts=self.tts, settings=self.settings)  # type: ignore[arg-type]
+            result = cached_search(clips, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
+                                   progress=progress)
         style_id = f"style:{hashlib.sha256(result.table.tobytes()).hexdigest()[:12]}"
         self._styles[style_id] = result.table
         return style_id

@@ -7,6 +7,8 @@ from typing import Any
 
 from voxclone.errors import InvalidSetting
 
+EFFORTS = ("fast", "standard", "high")
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -19,6 +21,8 @@ class PipelineConfig:
     loudness_db: RMS level of the output in dBFS.
     base_voice_pool: how many base voices (closest in pitch to the target) are ranked by the
         speaker encoder after conversion; candidates come from the top of that ranking.
+    effort: time the Kokoro style search may take per voice: "fast", "standard" (about 90 s on
+        2 cores), "high", or a multiplier of the standard budget.
     """
 
     tts: str = "espeak"
@@ -27,10 +31,19 @@ class PipelineConfig:
     output_sample_rate: int | None = None
     loudness_db: float = -20.0
     base_voice_pool: int = 6
+    effort: str | float = "standard"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise InvalidSetting(f"strength={self.strength} is out of range: use 0..1.")
+        if isinstance(self.effort, str) and self.effort not in EFFORTS:
+            try:
+                object.__setattr__(self, "effort", float(self.effort))
+            except ValueError:
+                raise InvalidSetting(f"effort={self.effort!r}: use {', '.join(EFFORTS)} or a "
+                                     "number (a multiple of the standard time).") from None
+        if not isinstance(self.effort, str) and not 0.05 <= float(self.effort) <= 20.0:
+            raise InvalidSetting(f"effort={self.effort} is out of range: use 0.05..20.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":

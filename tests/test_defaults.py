@@ -1,0 +1,61 @@
+"""Per-language default pipelines: the choice rule and its use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voxclone.errors import InvalidSetting, UnsupportedLanguage
+from voxclone.eval.runner import texts_by_language
+from voxclone.pipeline import PipelineConfig
+from voxclone.pipeline.defaults import (EMBEDDED, MEASURED, choose_defaults, default_pipeline,
+                                        defaults_table)
+
+
+def row(method: str, similarity: float, wer: float | None, kind: str = "tts") -> dict:
+    return {"method": method, "kind": kind, "similarity": similarity, "wer": wer}
+
+
+def test_best_similarity_among_pipelines_within_the_wer_window() -> None:
+    rows = [row("espeak:world", 0.64, 0.72), row("kokoro:world", 0.70, 0.60),
+            row("kokoro:none", 0.72, 0.75),  # most similar, but WER 0.15 worse than the best
+            row("piper:none", 0.50, 0.60), row("raw-base-tts", 0.9, 0.1, kind="floor"),
+            row("espeak:world@es", 0.61, None), row("kokoro:world@es", 0.66, None)]
+    chosen = choose_defaults(rows)
+    assert chosen["en"].pipeline == "kokoro:world" and chosen["en"].wer == 0.60
+    # Where no WER is measured, similarity decides alone.
+    assert chosen["es"].pipeline == "kokoro:world" and chosen["es"].wer is None
+    assert set(chosen) == {"en", "es"}
+    assert "| en | kokoro:world | 0.700 | 0.600 |" in defaults_table(chosen)
+
+
+def test_a_pipeline_without_wer_is_not_eligible_where_others_have_one() -> None:
+    chosen = choose_defaults([row("espeak:world", 0.60, 0.70), row("kokoro:none", 0.9, None)])
+    assert chosen["en"].pipeline == "espeak:world"
+
+
+def test_default_pipeline_per_language() -> None:
+    for lang in ("en", "es", "fr", "zh", "ja", "ko", "EN-us", "cmn"):
+        tts, converter = default_pipeline(lang)
+        chosen = MEASURED.get({"en-us": "en", "cmn": "zh"}.get(lang.lower(), lang.lower()))
+        assert (tts, converter) == ((chosen.tts, chosen.converter) if chosen else EMBEDDED)
+    with pytest.raises(UnsupportedLanguage):
+        default_pipeline("xx")
+
+
+def test_effort_is_checked() -> None:
+    assert PipelineConfig(effort="2.5").effort == 2.5
+    assert PipelineConfig(effort="fast").effort == "fast"
+    for bad in ("slowest", 0.0, 100.0):
+        with pytest.raises(InvalidSetting):
+            PipelineConfig(effort=bad)
+
+
+def test_texts_by_language_reads_the_manifests(tmp_path: Path) -> None:
+    (tmp_path / "manifest.tsv").write_text(
+        "utt_id\tspeaker\tgender\tlang\tsample_rate\tduration_s\tpath\ttranscript\n"
+        "b\ts1\t\tes\t16000\t2\tb.wav\tHola amigos.\n"
+        "a\ts2\t\tes\t16000\t2\ta.wav\tBuenos días.\n"
+        "c\ts3\t\tfr\t16000\t2\tc.wav\t\n")
+    assert texts_by_language([tmp_path], ("es", "fr", "ja")) == {"es": "Buenos días."}
