@@ -33,11 +33,13 @@ BENCH_TEXT = ("The birch canoe slid on the smooth planks. Glue the sheet to the 
 
 @dataclass(frozen=True)
 class BenchConfig:
-    """durations: input lengths in seconds; runs: timed runs per figure (median)."""
+    """durations: input lengths in seconds; runs: timed runs per figure (median); style_steps:
+    steps of the timed Kokoro style search (0 skips it)."""
 
     durations: tuple[float, ...] = (3.0, 10.0, 60.0)
     runs: int = 3
     tts_engines: tuple[str, ...] = ("espeak", "piper", "kokoro")
+    style_steps: int = 6
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -83,6 +85,8 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         results["say"].append(_say_row(cloner, seconds, profile, config.runs))
     for name in config.tts_engines:
         results["tts"].append(_tts_row(name, config.runs))
+    if config.style_steps and "kokoro" in config.tts_engines:
+        results["style_search"] = _style_search_row(reference, config.style_steps)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return results
 
@@ -143,6 +147,28 @@ def _tts_row(name: str, runs: int) -> dict[str, Any]:
             "rtf": round(total / long.duration, 4), "sample_rate": long.sample_rate}
 
 
+def _style_search_row(reference: Audio, steps: int) -> dict[str, Any]:
+    """Time of a Kokoro style search: a 1-step search (start-voice choice, WER guard) and one of
+    ``1 + steps`` steps; their difference gives the time per step and what the standard budget
+    buys at that pace."""
+    from voxclone.errors import VoxcloneError
+    from voxclone.pipeline.kokoro_clone import StyleSearchConfig, search_style
+
+    def timed(n: int) -> float:
+        config = StyleSearchConfig(budget_s=3600.0, effort=1.0, max_steps=n, patience=n)
+        return search_style([reference], config).seconds
+
+    try:
+        setup, total = timed(1), timed(1 + steps)
+    except VoxcloneError as exc:
+        return {"error": str(exc)}
+    per_step = max(total - setup, 0.0) / steps
+    budget = StyleSearchConfig().budget_s
+    return {"steps": 1 + steps, "seconds": round(total, 1), "setup_s": round(setup, 1),
+            "seconds_per_step": round(per_step, 2), "standard_budget_s": budget,
+            "standard_steps_fit": int(max(budget - setup, 0.0) // max(per_step, 1e-6))}
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The figures as Markdown tables."""
     lines = [f"enrolment: {results['enrolment_s_per_30s']:.2f} s per 30 s of reference; "
@@ -162,6 +188,11 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "| base TTS | first audio (ms) | RTF |", "|---|---|---|"]
     for r in results["tts"]:
         lines.append(f"| {r['engine']} | {r.get('first_audio_ms', '–')} | {r.get('rtf', r.get('error'))} |")
+    search = results.get("style_search")
+    if search and "error" not in search:
+        lines += ["", f"Kokoro clone search: {search['steps']} steps in {search['seconds']} s "
+                  f"(start {search['setup_s']} s, then ~{search['seconds_per_step']} s per step; the standard "
+                  f"{search['standard_budget_s']:.0f} s budget fits ~{search['standard_steps_fit']})"]
     return "\n".join(lines)
 
 
