@@ -138,6 +138,8 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
           langs: str = typer.Option("", help="Also speak one text in each of these languages "
                                     "(comma-separated, e.g. es,fr,zh,ja,ko; similarity only)."),
           effort: str = typer.Option("standard", help="Kokoro style-search effort."),
+          search_steps: int = typer.Option(None, help="Kokoro style search: exactly N steps "
+                                           "instead of the time budget (load-independent)."),
           out: Path = typer.Option(Path("out/eval"), help="Output folder."),
           ) -> None:
     """Score cloning and conversion on a dataset against floors (raw TTS, source) and a ceiling."""
@@ -146,7 +148,8 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
 
     cfg = EvalConfig(tuple(pipeline), tuple(converter), ref_seconds, texts, limit=limit, seed=seed,
                      candidates=candidates, dnsmos=dnsmos, save_audio=save_audio,
-                     langs=tuple(x.strip() for x in langs.split(",") if x.strip()), effort=effort)
+                     langs=tuple(x.strip() for x in langs.split(",") if x.strip()), effort=effort,
+                     search_steps=search_steps)
     run = run_eval(dataset, cfg, out)
     paths = write_outputs(run, dataset, out)
     from voxclone.eval.report import aggregate

@@ -42,7 +42,8 @@ class EvalConfig:
     set (0: all); seed: split seed; dnsmos: score DNSMOS (slower); save_audio: keep every output.
     langs: further languages each speaker's clone speaks (one transcript of that language from the
     dataset's manifests); their rows are named ``method@lang`` and scored on similarity only
-    (the offline ASR is English only). effort: Kokoro style-search effort (see PipelineConfig).
+    (the offline ASR is English only). effort, search_steps: Kokoro style search (see
+    PipelineConfig); a fixed step count keeps results independent of the machine's load.
     """
 
     pipelines: tuple[str, ...] = ("espeak:world",)
@@ -57,6 +58,7 @@ class EvalConfig:
     save_audio: bool = False
     langs: tuple[str, ...] = ()
     effort: str | float = "standard"
+    search_steps: int | None = None
 
 
 @dataclass
@@ -103,7 +105,7 @@ class _Evaluator:
         self.converter = get_converter("world")
         self.base = get_tts("espeak")
         self.library = VoiceLibrary(settings)
-        self.cloners = {p: VoiceCloner(_pipeline_config(p, config.effort), self.library, settings)
+        self.cloners = {p: VoiceCloner(_pipeline_config(p, config), self.library, settings)
                         for p in config.pipelines}
         self.vcs = {c: VoiceConversionPipeline(PipelineConfig(converter=c), settings=settings)
                     for c in config.converters}
@@ -173,9 +175,10 @@ class _Evaluator:
         return item
 
 
-def _pipeline_config(spec: str, effort: str | float = "standard") -> PipelineConfig:
+def _pipeline_config(spec: str, config: EvalConfig = EvalConfig()) -> PipelineConfig:
     tts, _, converter = spec.partition(":")
-    return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=effort)
+    return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=config.effort,
+                          search_steps=config.search_steps)
 
 
 def texts_by_language(sets: list[Path], langs: tuple[str, ...]) -> dict[str, str]:

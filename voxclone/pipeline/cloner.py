@@ -157,6 +157,8 @@ class VoiceCloner:
 
         log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
         config = StyleSearchConfig(effort=self.config.effort)
+        if self.config.search_steps:
+            config = StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=self.config.search_steps)
         if isinstance(voice, str):
             result = cached_style(self.library, voice, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
                                   progress=progress)

@@ -23,6 +23,8 @@ class PipelineConfig:
         speaker encoder after conversion; candidates come from the top of that ranking.
     effort: time the Kokoro style search may take per voice: "fast", "standard" (about 90 s on
         2 cores), "high", or a multiplier of the standard budget.
+    search_steps: when set, the Kokoro style search runs exactly this many steps whatever the
+        clock says (reproducible on a busy machine; for measurement) instead of the time budget.
     """
 
     tts: str = "espeak"
@@ -32,6 +34,7 @@ class PipelineConfig:
     loudness_db: float = -20.0
     base_voice_pool: int = 6
     effort: str | float = "standard"
+    search_steps: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -44,6 +47,8 @@ class PipelineConfig:
                                      "number (a multiple of the standard time).") from None
         if not isinstance(self.effort, str) and not 0.05 <= float(self.effort) <= 20.0:
             raise InvalidSetting(f"effort={self.effort} is out of range: use 0.05..20.")
+        if self.search_steps is not None and not 1 <= self.search_steps <= 10000:
+            raise InvalidSetting(f"search_steps={self.search_steps}: use 1..10000.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":
