@@ -124,3 +124,8 @@ def test_unknown_language_lists_the_supported_ones():
 def test_language_known_but_not_offered_by_the_engine():
     with pytest.raises(UnsupportedLanguage, match="en \\(English\\)"):
         normalize_language("ja", ("en",))
+
+
+def test_split_on_a_tab_typed_as_backslash_t() -> None:
+    assert split_text("One two\tthree  four\tfive", "\\t") == ["One two", "three four", "five"]
+    assert split_text("One.\tTwo\nthree.") == ["One.", "Two three."]

@@ -20,7 +20,7 @@ def clean_text(text: str) -> str:
         raise TextError("Text must be a string.")
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r" +", " ", text).strip()  # tabs stay: they may be the split delimiter
     if not text:
         raise TextError("Text is empty: give something to say.")
     if len(text) > MAX_TEXT_CHARS:
@@ -42,7 +42,7 @@ def split_text(text: str, delimiter: str | None = None, max_chars: int = MAX_PIE
     else:
         raw = _SENTENCE_END.split(text.replace("\n", " "))
     pieces: list[str] = []
-    for piece in (p.strip() for p in raw):
+    for piece in (re.sub(r"\s+", " ", p).strip() for p in raw):
         if any(ch.isalnum() for ch in piece):  # a piece of only punctuation has nothing to say
             pieces.extend(_cut_long(piece, max_chars))
     if not pieces:
