@@ -20,7 +20,7 @@ def clean_text(text: str) -> str:
         raise TextError("Text must be a string.")
     text = unicodedata.normalize("NFC", text)
     text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = re.sub(r" +", " ", text).strip()  # tabs stay: they may be the split delimiter
+    text = re.sub(r"[ \t]+", " ", text).strip()
     if not text:
         raise TextError("Text is empty: give something to say.")
     if len(text) > MAX_TEXT_CHARS:
@@ -36,19 +36,25 @@ def split_text(text: str, delimiter: str | None = None, max_chars: int = MAX_PIE
     Pieces longer than ``max_chars`` are cut further at commas, then at spaces. Pieces without a
     letter or digit (``"-"``, ``"..."``) are dropped: there is nothing in them to speak.
     """
-    text = clean_text(text)
-    if delimiter:
-        raw = text.split(_unescape(delimiter))
+    cleaned = clean_text(text)
+    if delimiter:  # cut before whitespace is collapsed: the delimiter may be a tab
+        raw = unicodedata.normalize("NFC", text).split(_unescape(delimiter))
     else:
-        raw = _SENTENCE_END.split(text.replace("\n", " "))
+        raw = _SENTENCE_END.split(cleaned.replace("\n", " "))
     pieces: list[str] = []
-    for piece in (re.sub(r"\s+", " ", p).strip() for p in raw):
+    for piece in (_collapse(p) for p in raw):
         if any(ch.isalnum() for ch in piece):  # a piece of only punctuation has nothing to say
             pieces.extend(_cut_long(piece, max_chars))
     if not pieces:
         raise TextError("Text holds nothing to say once split (only punctuation or delimiters): "
                         "check the text and the delimiter.")
     return pieces
+
+
+def _collapse(piece: str) -> str:
+    """Control characters and runs of whitespace become one space."""
+    piece = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in piece)
+    return re.sub(r"\s+", " ", piece).strip()
 
 
 def _unescape(delimiter: str) -> str:
