@@ -178,7 +178,7 @@ def build_ui(service: Service) -> gr.Blocks:
             return [s[k] for k in keys] + [gr.Tabs(selected="generate")]
 
         h_copy.click(on_copy, h_id, [*form, tabs])
-        u_file.change(_friendly(lambda p: service.read_metadata(p) if p else None), u_file, u_meta)
+        u_file.change(_friendly(lambda p: act.readable_metadata(service, p) if p else None), u_file, u_meta)
 
         @_friendly
         def on_import(path: str | None, name: str) -> list[Any]:

@@ -86,7 +86,15 @@ def history_entry(service: Service, record_id: float | None) -> tuple[str, dict[
     path = Path(record.output_path)
     if not path.is_file():
         raise VoxcloneError(f"The output file of entry #{record.id} is gone: {path}.")
-    return str(path), {"id": record.id, "file": str(path), **service.read_metadata(path)}
+    return str(path), {"id": record.id, "file": str(path), **readable_metadata(service, path)}
+
+
+def readable_metadata(service: Service, path: str | Path) -> dict[str, Any]:
+    """The settings stored in a file, with the raw comment tag left out when it was parsed."""
+    meta = service.read_metadata(path)
+    if meta["settings"] is not None:
+        meta["tags"] = {k: v for k, v in meta["tags"].items() if k != "comment"}
+    return meta
 
 
 def copied_settings(service: Service, record_id: float | None) -> dict[str, Any]:
