@@ -75,3 +75,22 @@ def test_ten_concurrent_speech_requests_all_succeed(warm_home: Path):
     assert stats["failures"] == 0, stats["errors"]
     assert stats["mismatched_audio"] == 0
     assert stats["health_probes"] >= 2 and stats["health_max_s"] < 2.0  # stays responsive
+
+
+@pytest.mark.slow
+def test_stream_sends_the_first_sentence_before_the_rest(warm_home: Path):
+    text = ("This is the first sentence of the stream. Here comes a second one, a little longer "
+            "than the first. And a third one to finish.")
+    with running_server(create_app(ServeConfig(), ui=False)) as base_url:
+        with httpx.Client(base_url=base_url, timeout=300.0) as client:
+            assert client.post("/v1/audio/speech", json={"input": "Warm up.", "voice": VOICE,
+                                                         "response_format": "pcm"}).status_code == 200
+            start = time.perf_counter()
+            arrivals = []
+            with client.stream("POST", "/v1/audio/speech", json={
+                    "input": text, "voice": VOICE, "response_format": "pcm", "stream": True}) as r:
+                assert r.status_code == 200
+                for block in r.iter_raw():
+                    arrivals.append((time.perf_counter() - start, len(block)))
+    first, total = arrivals[0][0], arrivals[-1][0]
+    assert sum(n for _, n in arrivals) > 0 and first < 0.8 * total, arrivals
