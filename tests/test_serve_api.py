@@ -12,7 +12,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.conftest import VOICE
+from conftest import VOICE
 from voxclone.audio.io import save
 from voxclone.audio.metadata import read_metadata
 from voxclone.pipeline.config import PipelineConfig

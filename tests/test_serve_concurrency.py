@@ -11,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import VOICE
+from conftest import VOICE
 from voxclone.serve import ServeConfig, create_app
 from voxclone.serve.encode import pcm_samples
 from voxclone.serve.testing import running_server

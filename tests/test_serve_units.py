@@ -13,7 +13,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.conftest import VOICE, tone
+from conftest import VOICE, tone
 from voxclone.audio.io import save
 from voxclone.audio.metadata import metadata_tags, parse_comment, read_metadata
 from voxclone.errors import InvalidSetting, ProfileVersionError, VoxcloneError
