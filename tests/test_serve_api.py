@@ -59,6 +59,8 @@ def test_openai_client_speech_and_history(client: TestClient):
     assert item["settings"]["pitch"] == 1.5 and item["settings"]["seed"] == 7
     assert item["timings"]["total_ms"] > 0 and item["duration_s"] == pytest.approx(len(audio) / sr, abs=0.01)
     assert Path(item["output_path"]).read_bytes() == reply.content
+    assert client.get(f"/v1/history/{item['id']}/audio").content == reply.content
+    _error(client.get("/v1/history/999/audio"), 404, "HistoryEntryNotFound")
     meta = read_metadata(item["output_path"])["settings"]
     assert meta["voice"] == VOICE and meta["engine"] == DEFAULT_ENGINE and meta["text"] == TEXT
     assert meta["settings"]["pitch"] == 1.5 and meta["base_voice"]

@@ -85,7 +85,17 @@ def test_upload_generate_history_metadata(page, arctic_path: Path):
     expect(page.locator("#util-meta")).to_contain_text(record.engine)
     page.screenshot(path=str(OUT / "ui-utilities.png"), full_page=True)
 
+    _tab(page, "Generate")
+    page.locator("#gen-text textarea").fill("something else")
     _tab(page, "History")
     page.locator("#hist-id input").fill("1")
-    page.locator("#hist-copy").click()
+    page.locator("#hist-copy").click()  # fills the form and switches to Generate
+    expect(page.get_by_role("tab", name="Generate")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#gen-text textarea")).to_have_value(TEXT)
+
+    _tab(page, "Settings")
+    page.locator("#set-volume input[type=number]").fill("-25")
+    page.locator("#set-volume input[type=number]").press("Enter")
+    page.locator("#set-save").click()
+    expect(page.locator("#set-status")).to_contain_text("-25 dBFS")
+    assert page.service.runtime.volume_db == -25.0

@@ -73,3 +73,7 @@ class ServerBusy(VoxcloneError):
 
 class UploadTooLarge(LimitExceeded):
     """An uploaded file or request body is larger than the server accepts."""
+
+
+class HistoryEntryNotFound(VoxcloneError):
+    """No generation with that id in the server's history (or its file is gone)."""

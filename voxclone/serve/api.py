@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 
 from voxclone.audio.io import from_bytes
 from voxclone.convert.base import converter_names
-from voxclone.errors import (EngineUnavailable, InvalidSetting, ModelNotFound, ServerBusy,
-                             UploadTooLarge, VoiceExists, VoiceNotFound, VoxcloneError)
+from voxclone.errors import (EngineUnavailable, HistoryEntryNotFound, InvalidSetting, ModelNotFound,
+                             ServerBusy, UploadTooLarge, VoiceExists, VoiceNotFound, VoxcloneError)
 from voxclone.serve.encode import MEDIA_TYPES, STREAM_FORMATS, pcm_bytes, wav_stream_header
 from voxclone.serve.schemas import SpeechRequest
 from voxclone.serve.service import Generation, Service
@@ -23,7 +23,7 @@ from voxclone.voices import validate_name
 
 log = logging.getLogger(__name__)
 _STATUS: list[tuple[type[VoxcloneError], int]] = [
-    (VoiceNotFound, 404), (VoiceExists, 409), (UploadTooLarge, 413), (ServerBusy, 503),
+    (VoiceNotFound, 404), (HistoryEntryNotFound, 404), (VoiceExists, 409), (UploadTooLarge, 413), (ServerBusy, 503),
     (ModelNotFound, 503), (InvalidSetting, 422), (EngineUnavailable, 503), (VoxcloneError, 422)]
 
 
@@ -137,7 +137,8 @@ def api_router(service: Service) -> APIRouter:
         """The output file of one generation."""
         record = service.history.get(record_id)
         if record is None or not Path(record.output_path).is_file():
-            raise VoiceNotFound(f"No output file for history entry {record_id}.")
+            raise HistoryEntryNotFound(f"No output file for history entry {record_id}: see "
+                                       "GET /v1/history for the entries there are.")
         path = Path(record.output_path)
         return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix[1:], "application/octet-stream"))
 
