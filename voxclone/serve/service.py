@@ -130,7 +130,7 @@ class Service:
             job.text, job.voice, job.lang, job.style, candidates=job.candidates, split=job.split,
             seed=job.seed)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **rt.to_dict()})
+        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)})
         stem, ext = _new_stem(), ("wav" if job.format == "pcm" else job.format)
         path = save(result.audio, self.output_dir / f"{stem}.{ext}",
                     metadata_tags({**info, "base_voice": result.base_voice}))
@@ -168,7 +168,7 @@ class Service:
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        settings = {**job.settings(), **rt.to_dict(), "stream": True}
+        settings = {**job.settings(), **_used(rt, tts, conv), "stream": True}
         info = self._info("speech", job.text, job.voice, tts, conv, settings)
         path = save(audio, self.output_dir / f"{_new_stem()}.wav", metadata_tags(info))
         timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / audio.duration, 4)}
@@ -189,7 +189,7 @@ class Service:
         out = self._converter(conv, rt).convert(source, voice, pitch_shift, strength, timer)
         total_ms = 1000.0 * (time.perf_counter() - start)
         settings = {"pitch_shift": pitch_shift, "strength": strength, "format": fmt,
-                    "source": Path(source_name).name, **rt.to_dict()}
+                    "source": Path(source_name).name, **_used(rt, None, conv)}
         info = self._info("convert", "", voice, "-", conv, settings)
         path = save(out, self.output_dir / f"{_new_stem()}.{'wav' if fmt == 'pcm' else fmt}",
                     metadata_tags(info))
@@ -285,6 +285,13 @@ class _Slot:
     def __exit__(self, *exc: object) -> None:
         with self.service._lock:
             self.service._pending -= 1
+
+
+def _used(rt: RuntimeSettings, tts: str | None, conv: str) -> dict[str, Any]:
+    """The output settings and engines a generation actually used (``tts`` None: a conversion,
+    which keeps the source's level)."""
+    used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv}
+    return used if tts is None else {**used, "tts": tts, "volume_db": rt.volume_db}
 
 
 def _safe_filename(filename: str) -> str:
