@@ -6,13 +6,13 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP_SYS := $(VENV)/.stamp-system
 STAMP_PY := $(VENV)/.stamp-python
-APT_PACKAGES := espeak-ng libsndfile1
+APT_PACKAGES := espeak-ng libsndfile1 chromium
 
 .PHONY: setup demo test test-fast bench eval clean
 
 setup: $(STAMP_SYS) $(STAMP_PY)
 
-$(STAMP_SYS):
+$(STAMP_SYS): Makefile
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
@@ -25,7 +25,7 @@ $(STAMP_PY): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools<81" wheel
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[neural,eval,test]"
+	$(PIP) install -q -e ".[neural,eval,test,serve,serve-test]"
 	@touch $@
 
 demo: setup

@@ -61,3 +61,19 @@ class VoiceArchiveError(VoxcloneError):
 
 class InvalidSetting(VoxcloneError, ValueError):
     """A per-call setting (speed, pitch, strength, ...) outside its documented range."""
+
+
+class LimitExceeded(VoxcloneError):
+    """A request is over a server limit (upload size, text length, clip count)."""
+
+
+class ServerBusy(VoxcloneError):
+    """The server's queue of pending generations is full; retry later."""
+
+
+class UploadTooLarge(LimitExceeded):
+    """An uploaded file or request body is larger than the server accepts."""
+
+
+class HistoryEntryNotFound(VoxcloneError):
+    """No generation with that id in the server's history (or its file is gone)."""

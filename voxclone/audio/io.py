@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voxclone.audio.dsp import resample
 from voxclone.audio.types import Audio
 from voxclone.errors import AudioError
 
-SUPPORTED_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg")
+SUPPORTED_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus")
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 MIN_SAMPLE_RATE = 8000
 MAX_SAMPLE_RATE = 48000
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -71,15 +73,20 @@ def from_bytes(data: bytes, name: str = "upload") -> Audio:
 def save(audio: Audio, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
     """Write ``audio`` atomically (temp file + rename); format from the suffix (wav default).
 
-    ``metadata`` goes into the file's text tags (WAV INFO chunk, Vorbis comments).
+    ``metadata`` goes into the file's text tags (WAV INFO chunk, Vorbis comments, ID3 for mp3).
+    Opus only stores 8, 12, 16, 24 or 48 kHz: other rates are resampled to 48 kHz for ``.opus``.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     suffix = p.suffix.lower() or ".wav"
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}.get(suffix)
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3", ".opus": "OGG"}.get(suffix)
     if fmt is None:
         raise AudioError(f"Cannot write '{suffix}' files: use one of {', '.join(SUPPORTED_SUFFIXES)}.")
     subtype = {"WAV": "PCM_16", "FLAC": "PCM_16", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}[fmt]
+    if suffix == ".opus":
+        subtype = "OPUS"
+        if audio.sample_rate not in OPUS_RATES:
+            audio = resample(audio, 48000)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=suffix)
     os.close(fd)
     try:

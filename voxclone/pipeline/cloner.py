@@ -38,7 +38,9 @@ class SayResult:
 
     audio: the stitched output; pieces: one Audio per text piece; base_voice: the base voice used;
     candidates: (base voice, similarity to the target) of every candidate tried;
-    timings_ms: per-stage milliseconds; rtf: processing time / output duration.
+    timings_ms: per-stage milliseconds; rtf: processing time / output duration;
+    outputs: the stitched output of every candidate, in the order of ``candidates`` (just
+    ``[audio]`` when one base voice spoke).
     """
 
     audio: Audio
@@ -47,6 +49,7 @@ class SayResult:
     candidates: list[tuple[str, float]] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     rtf: float = 0.0
+    outputs: list[Audio] = field(default_factory=list)
 
 
 class VoiceCloner:
@@ -103,7 +106,9 @@ class VoiceCloner:
         voice_id, pieces = results[best]
         audio = Audio.concat(pieces, PIECE_GAP_S)
         elapsed = time.perf_counter() - start
-        return SayResult(audio, pieces, voice_id, scored, timer.ms, elapsed / max(audio.duration, 1e-6))
+        outputs = [Audio.concat(p, PIECE_GAP_S) for _, p in results] if scored else [audio]
+        return SayResult(audio, pieces, voice_id, scored, timer.ms, elapsed / max(audio.duration, 1e-6),
+                         outputs)
 
     def iter_pieces(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                     base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:

@@ -1,0 +1,51 @@
+"""`voxclone serve` (HTTP API + web UI) and `voxclone info FILE` (settings stored in an output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from voxclone.cli.common import friendly_errors
+
+
+@friendly_errors
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+          port: int = typer.Option(7860, help="TCP port."),
+          workers: int = typer.Option(2, help="Synthesis worker threads."),
+          no_ui: bool = typer.Option(False, "--no-ui", help="Serve the API only, without the web UI."),
+          ) -> None:
+    """Serve the OpenAI-compatible API (/v1) and the web UI (/) on one port."""
+    import uvicorn
+
+    from voxclone.serve import ServeConfig, create_app
+
+    app = create_app(ServeConfig(workers=workers), ui=not no_ui)
+    typer.echo(f"voxclone: web UI http://{host}:{port}/  API http://{host}:{port}/v1  "
+               f"docs http://{host}:{port}/docs", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@friendly_errors
+def info(file: Path = typer.Argument(..., help="An audio file written by voxclone."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Print the settings, voice and engine stored in an output file."""
+    from voxclone.audio.metadata import read_metadata
+
+    meta = read_metadata(file)
+    if as_json:
+        typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
+        return
+    settings = meta["settings"]
+    if settings is None:
+        typer.echo(f"{file}: no voxclone settings stored")
+    else:
+        for key in ("kind", "voice", "engine", "base_voice", "created", "text"):
+            if key in settings:
+                typer.echo(f"{key}: {settings[key]}")
+        for key, value in sorted(settings.get("settings", {}).items()):
+            typer.echo(f"  {key}: {value}")
+    for key, value in sorted(meta["tags"].items()):
+        if key != "comment" or settings is None:
+            typer.echo(f"tag {key}: {value}")

@@ -1,0 +1,195 @@
+"""The HTTP API: OpenAI-compatible ``/v1/audio/speech`` plus voices, conversion and history."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+
+from voxclone.audio.io import from_bytes
+from voxclone.convert.base import converter_names
+from voxclone.errors import (EngineUnavailable, HistoryEntryNotFound, InvalidSetting, ModelNotFound,
+                             ServerBusy, UploadTooLarge, VoiceExists, VoiceNotFound, VoxcloneError)
+from voxclone.serve.encode import MEDIA_TYPES, STREAM_FORMATS, pcm_bytes, wav_stream_header
+from voxclone.serve.schemas import SpeechRequest
+from voxclone.serve.service import Generation, Service
+from voxclone.tts.base import tts_names
+from voxclone.voices import validate_name
+
+log = logging.getLogger(__name__)
+_STATUS: list[tuple[type[VoxcloneError], int]] = [
+    (VoiceNotFound, 404), (HistoryEntryNotFound, 404), (VoiceExists, 409), (UploadTooLarge, 413), (ServerBusy, 503),
+    (ModelNotFound, 503), (InvalidSetting, 422), (EngineUnavailable, 503), (VoxcloneError, 422)]
+
+
+def error_response(status: int, message: str, kind: str, **extra: object) -> JSONResponse:
+    """An OpenAI-style JSON error."""
+    body = {"error": {"message": message, "type": kind, "code": status, **extra}}
+    return JSONResponse(jsonable_encoder(body), status_code=status)
+
+
+def status_of(exc: VoxcloneError) -> int:
+    """The HTTP status of a voxclone error."""
+    return next(code for cls, code in _STATUS if isinstance(exc, cls))
+
+
+def install_error_handlers(app: FastAPI, service: Service) -> None:
+    """JSON errors for voxclone errors, bad requests, oversized bodies and crashes."""
+
+    @app.exception_handler(VoxcloneError)
+    async def _voxclone(_: Request, exc: VoxcloneError) -> JSONResponse:
+        return error_response(status_of(exc), str(exc), type(exc).__name__)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return error_response(422, f"Invalid request: {where}: {first.get('msg', 'bad value')}.",
+                              "InvalidRequest", details=exc.errors())
+
+    @app.middleware("http")
+    async def _body_limit(request: Request, call_next):  # type: ignore[no-untyped-def]
+        limit = service.config.max_upload_bytes * service.config.max_clips + (1 << 20)
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return error_response(413, f"The request body is {int(length) / 2**20:.1f} MiB; this "
+                                  f"server takes at most {limit / 2**20:.0f} MiB.", "UploadTooLarge")
+        try:
+            return await call_next(request)
+        except Exception as exc:  # a crash still answers JSON, and is logged
+            log.exception("request failed")
+            return error_response(500, f"Internal error: {exc}", "InternalError")
+
+
+def api_router(service: Service) -> APIRouter:
+    """Routes under ``/v1`` and ``/health``."""
+    router = APIRouter()
+    names = (tts_names(), converter_names() + ["none"])
+
+    @router.get("/health", tags=["server"])
+    async def health() -> dict:
+        """Liveness plus queue depth and the default engines."""
+        rt = service.runtime
+        return {"status": "ok", "pending": service.pending, "workers": service.config.workers,
+                "engine": f"{rt.tts}:{rt.converter}", "output_sample_rate": rt.output_sample_rate}
+
+    @router.post("/v1/audio/speech", tags=["speech"], response_class=Response,
+                 responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
+    async def speech(body: SpeechRequest) -> Response:
+        """Speak ``input`` in ``voice`` (OpenAI ``audio.speech.create`` compatible)."""
+        job = body.job(names)
+        if body.stream:
+            return await _stream(service, job)
+        gen = await service.submit(service.speak, job)
+        return _audio_response(gen, job.format)
+
+    @router.get("/v1/voices", tags=["voices"])
+    async def list_voices() -> dict:
+        """Every voice in the library."""
+        return {"voices": [v.to_dict() for v in service.library.list()]}
+
+    @router.get("/v1/voices/{name}", tags=["voices"])
+    async def show_voice(name: str) -> dict:
+        """Clips and profile statistics of one voice."""
+        validate_name(name)
+        return await service.submit(service.voice_stats, name)
+
+    @router.post("/v1/voices", tags=["voices"], status_code=201)
+    async def add_voice(name: str = Form(...), files: list[UploadFile] = File(...),
+                        replace: bool = Form(False)) -> dict:
+        """Add a voice from one or more reference recordings (wav/flac/mp3/ogg)."""
+        validate_name(name)
+        uploads = [(f.filename or "upload.wav", await _read_upload(service, f)) for f in files]
+        info = await service.submit(service.add_voice, name, uploads, replace)
+        return info.to_dict()
+
+    @router.delete("/v1/voices/{name}", tags=["voices"])
+    async def delete_voice(name: str) -> dict:
+        """Delete a voice and its clips."""
+        validate_name(name)
+        service.library.remove(name)
+        return {"deleted": name}
+
+    @router.post("/v1/convert", tags=["speech"], response_class=Response)
+    async def convert(file: UploadFile = File(...), voice: str = Form(...),
+                      pitch_shift: float = Form(0.0), strength: float = Form(1.0),
+                      engine: str | None = Form(None), response_format: str = Form("wav")) -> Response:
+        """Convert uploaded speech into ``voice``."""
+        data = await _read_upload(service, file)
+        name = file.filename or "upload.wav"
+        gen = await service.submit(lambda: service.convert(from_bytes(data, name), voice, pitch_shift,
+                                                           strength, engine, response_format, name))
+        return _audio_response(gen, response_format)
+
+    @router.get("/v1/history", tags=["history"])
+    async def history(limit: int = 50, offset: int = 0) -> dict:
+        """Past generations, newest first."""
+        limit = max(1, min(limit, 500))
+        return {"items": [r.to_dict() for r in service.history.list(limit, max(0, offset))]}
+
+    @router.get("/v1/history/{record_id}/audio", tags=["history"])
+    async def history_audio(record_id: int) -> FileResponse:
+        """The output file of one generation."""
+        record = service.history.get(record_id)
+        if record is None or not Path(record.output_path).is_file():
+            raise HistoryEntryNotFound(f"No output file for history entry {record_id}: see "
+                                       "GET /v1/history for the entries there are.")
+        path = Path(record.output_path)
+        return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix[1:], "application/octet-stream"))
+
+    return router
+
+
+async def _read_upload(service: Service, upload: UploadFile) -> bytes:
+    if upload.size is not None:
+        service.check_upload_size(upload.size, upload.filename or "upload")
+    data = await upload.read(service.config.max_upload_bytes + 1)
+    service.check_upload_size(len(data), upload.filename or "upload")
+    return data
+
+
+def _audio_response(gen: Generation, fmt: str) -> Response:
+    headers = {"X-Voxclone-Id": str(gen.record.id), "X-Sample-Rate": str(gen.audio.sample_rate),
+               "X-Base-Voice": gen.outputs[0][0] if gen.outputs else ""}
+    if fmt == "pcm":
+        return Response(pcm_bytes(gen.audio), media_type=MEDIA_TYPES["pcm"], headers=headers)
+    return Response(gen.path.read_bytes(), media_type=MEDIA_TYPES[fmt], headers=headers)
+
+
+async def _stream(service: Service, job) -> StreamingResponse:  # type: ignore[no-untyped-def]
+    """Start the stream; errors before the first chunk still come back as JSON errors."""
+    if job.format not in STREAM_FORMATS:
+        raise InvalidSetting(f"Streaming sends {' or '.join(STREAM_FORMATS)}, not "
+                             f"'{job.format}': set response_format to pcm or wav.")
+    slot = service.reserve()
+    slot.__enter__()
+    chunks = service.stream(job)
+    try:
+        first = await service.next_chunk(chunks)
+    except BaseException:
+        slot.__exit__(None, None, None)
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            chunk = first
+            if job.format == "wav" and chunk is not None:
+                yield wav_stream_header(chunk.sample_rate)
+            while chunk is not None:
+                yield pcm_bytes(chunk)
+                chunk = await service.next_chunk(chunks)
+        finally:
+            try:
+                chunks.close()
+            except ValueError:  # still running on a worker after a client went away
+                log.warning("stream closed while a chunk was being made")
+            slot.__exit__(None, None, None)
+
+    rate = str(first.sample_rate) if first is not None else ""
+    return StreamingResponse(body(), media_type=MEDIA_TYPES[job.format],
+                             headers={"X-Sample-Rate": rate})

@@ -1,0 +1,62 @@
+"""Server configuration (fixed at start) and the settings the UI may change while it runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from voxclone.errors import InvalidSetting
+from voxclone.pipeline.config import PipelineConfig
+
+OUTPUT_RATES = (16000, 22050, 24000, 44100, 48000)
+FORMATS = ("wav", "mp3", "flac", "opus", "pcm")
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Limits and worker pool of ``voxclone serve``.
+
+    workers: synthesis threads; max_pending: generations queued or running before 503;
+    max_text_chars: longest ``input`` text; max_upload_bytes: largest uploaded file;
+    max_clips: most reference files per voice upload; max_candidates: most candidates per call.
+    """
+
+    workers: int = 2
+    max_pending: int = 32
+    max_text_chars: int = 4096
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_clips: int = 10
+    max_candidates: int = 4
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if getattr(self, f.name) < 1:
+                raise InvalidSetting(f"{f.name}={getattr(self, f.name)}: use a positive number.")
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """What the Settings tab changes: output sample rate (Hz), volume (output RMS in dBFS),
+    and the default base TTS engine and converter."""
+
+    output_sample_rate: int = 24000
+    volume_db: float = PipelineConfig().loudness_db
+    tts: str = PipelineConfig().tts
+    converter: str = PipelineConfig().converter
+
+    def __post_init__(self) -> None:
+        if self.output_sample_rate not in OUTPUT_RATES:
+            raise InvalidSetting(f"output_sample_rate={self.output_sample_rate}: use one of "
+                                 f"{', '.join(map(str, OUTPUT_RATES))}.")
+        if not -40.0 <= self.volume_db <= -3.0:
+            raise InvalidSetting(f"volume_db={self.volume_db} is out of range: use -40..-3 dBFS.")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RuntimeSettings":
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields."""
+        return asdict(self)

@@ -1,0 +1,305 @@
+"""The work behind the API and the UI: speech, conversion, voices, history, settings.
+
+Synthesis runs on a pool of worker threads (:meth:`Service.submit`), so the event loop keeps
+answering while generations run; at most ``max_pending`` generations wait or run at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+import os
+import re
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from voxclone.audio.io import SUPPORTED_SUFFIXES, save
+from voxclone.audio.metadata import metadata_tags, read_metadata
+from voxclone.audio.types import Audio
+from voxclone.config import Settings
+from voxclone.convert.base import get_converter
+from voxclone.errors import LimitExceeded, ServerBusy, UploadTooLarge
+from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
+from voxclone.pipeline.cloner import PROFILE_CONVERTER
+from voxclone.serve.config import RuntimeSettings, ServeConfig
+from voxclone.serve.history import GenerationRecord, History, utc_now
+from voxclone.serve.jobs import SpeechJob, check_format, parse_engine
+from voxclone.timing import StageTimer
+from voxclone.voices import VoiceInfo, VoiceLibrary, validate_name
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """A finished generation: its history record, the audio and the file it was saved to;
+    outputs: (base voice, score or None, path, audio) of every candidate, best first."""
+
+    record: GenerationRecord
+    audio: Audio
+    path: Path
+    outputs: list[tuple[str, float | None, Path, Audio]] = field(default_factory=list)
+
+
+class Service:
+    """Shared state of one server: voice library, history, worker pool and runtime settings."""
+
+    def __init__(self, config: ServeConfig = ServeConfig(), settings: Settings | None = None) -> None:
+        self.config = config
+        self.settings = settings or Settings()
+        self.library = VoiceLibrary(self.settings)
+        self.root = self.settings.home / "serve"
+        self.output_dir = self.root / "outputs"
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.history = History(self.root / "history.sqlite")
+        self._settings_path = self.root / "settings.json"
+        self._runtime = self._load_runtime()
+        self._pool = ThreadPoolExecutor(config.workers, thread_name_prefix="voxclone-synth")
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._local = threading.local()
+
+    # --- worker pool -------------------------------------------------------------------------
+    async def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the worker pool; ServerBusy when ``max_pending`` jobs are already in."""
+        with self.reserve():
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+
+    def run_blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the worker pool and wait for it (for callers outside the event loop)."""
+        with self.reserve():
+            return self._pool.submit(fn, *args, **kwargs).result()
+
+    async def next_chunk(self, chunks: Iterator[Audio]) -> Audio | None:
+        """The next item of a generator, computed on the worker pool (None at its end)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, next, chunks, None)
+
+    def reserve(self) -> "_Slot":
+        """A context manager holding one of the ``max_pending`` slots."""
+        return _Slot(self)
+
+    @property
+    def pending(self) -> int:
+        """Generations queued or running now."""
+        return self._pending
+
+    def shutdown(self) -> None:
+        """Stop the worker pool (waits for running jobs)."""
+        self._pool.shutdown(wait=True)
+
+    # --- runtime settings --------------------------------------------------------------------
+    @property
+    def runtime(self) -> RuntimeSettings:
+        """The current output sample rate, volume and default engines."""
+        return self._runtime
+
+    def update_runtime(self, **changes: Any) -> RuntimeSettings:
+        """Change runtime settings (validated, saved for the next start)."""
+        new = replace(self._runtime, **changes)
+        parse_engine(f"{new.tts}:{new.converter}", new)
+        tmp = self._settings_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(new.to_dict()))
+        os.replace(tmp, self._settings_path)
+        self._runtime = new
+        return new
+
+    def _load_runtime(self) -> RuntimeSettings:
+        if self._settings_path.is_file():
+            return RuntimeSettings.from_dict(json.loads(self._settings_path.read_text()))
+        return RuntimeSettings()
+
+    # --- speech ------------------------------------------------------------------------------
+    def speak(self, job: SpeechJob) -> Generation:
+        """Synthesize ``job``, save every candidate with its settings embedded, record history."""
+        tts, conv = job.check(self.config, self.runtime)
+        rt = self.runtime
+        start = time.perf_counter()
+        result = self._cloner(tts, conv, rt).synthesize(
+            job.text, job.voice, job.lang, job.style, candidates=job.candidates, split=job.split,
+            seed=job.seed)
+        total_ms = 1000.0 * (time.perf_counter() - start)
+        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)})
+        stem, ext = _new_stem(), ("wav" if job.format == "pcm" else job.format)
+        path = save(result.audio, self.output_dir / f"{stem}.{ext}",
+                    metadata_tags({**info, "base_voice": result.base_voice}))
+        outputs: list[tuple[str, float | None, Path, Audio]] = [(result.base_voice, None, path, result.audio)]
+        if result.candidates:
+            outputs = []
+            order = sorted(range(len(result.candidates)), key=lambda i: -result.candidates[i][1])
+            for rank, i in enumerate(order):
+                voice_id, score = result.candidates[i]
+                cand = path if rank == 0 else save(
+                    result.outputs[i], self.output_dir / f"{stem}-c{rank + 1}.{ext}",
+                    metadata_tags({**info, "base_voice": voice_id, "score": score}))
+                outputs.append((voice_id, round(score, 4), cand, result.outputs[i]))
+        timings = {"total_ms": round(total_ms, 1), "rtf": round(result.rtf, 4),
+                   "stages_ms": {k: round(v, 1) for k, v in result.timings_ms.items()}}
+        cands = [{"base_voice": v, "score": s, "path": str(p)} for v, s, p, _ in outputs]
+        record = self.history.add(GenerationRecord(
+            "speech", job.text, job.voice, f"{tts}:{conv}", info["settings"], timings,
+            round(result.audio.duration, 3), str(path), cands if result.candidates else [],
+            created=info["created"]))
+        return Generation(record, result.audio, path, outputs)
+
+    def stream(self, job: SpeechJob) -> Iterator[Audio]:
+        """Yield ``job``'s audio one sentence (or ``split`` piece) at a time; when the stream
+        ends the whole output is saved (wav, settings embedded) and recorded in history."""
+        tts, conv = job.check(self.config, self.runtime)
+        if job.candidates != 1:
+            raise LimitExceeded("Streaming speaks with one base voice: use candidates=1.")
+        rt = self.runtime
+        start = time.perf_counter()
+        chunks: list[Audio] = []
+        for chunk in self._cloner(tts, conv, rt).say_stream(job.text, job.voice, job.lang, job.style,
+                                                           split=job.split):
+            chunks.append(chunk)
+            yield chunk
+        audio = Audio.concat(chunks)
+        total_ms = 1000.0 * (time.perf_counter() - start)
+        settings = {**job.settings(), **_used(rt, tts, conv), "stream": True}
+        info = self._info("speech", job.text, job.voice, tts, conv, settings)
+        path = save(audio, self.output_dir / f"{_new_stem()}.wav", metadata_tags(info))
+        timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / audio.duration, 4)}
+        self.history.add(GenerationRecord("speech", job.text, job.voice, f"{tts}:{conv}", settings,
+                                          timings, round(audio.duration, 3), str(path),
+                                          created=info["created"]))
+
+    # --- conversion --------------------------------------------------------------------------
+    def convert(self, source: Audio, voice: str, pitch_shift: float = 0.0, strength: float = 1.0,
+                engine: str | None = None, fmt: str = "wav", source_name: str = "upload") -> Generation:
+        """Convert ``source`` speech into ``voice``; saved and recorded like speech."""
+        validate_name(voice)
+        check_format(fmt)
+        _, conv = parse_engine(engine, self.runtime)
+        rt = self.runtime
+        timer = StageTimer()
+        start = time.perf_counter()
+        out = self._converter(conv, rt).convert(source, voice, pitch_shift, strength, timer)
+        total_ms = 1000.0 * (time.perf_counter() - start)
+        settings = {"pitch_shift": pitch_shift, "strength": strength, "format": fmt,
+                    "source": Path(source_name).name, **_used(rt, None, conv)}
+        info = self._info("convert", "", voice, "-", conv, settings)
+        path = save(out, self.output_dir / f"{_new_stem()}.{'wav' if fmt == 'pcm' else fmt}",
+                    metadata_tags(info))
+        timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / source.duration, 4),
+                   "stages_ms": {k: round(v, 1) for k, v in timer.ms.items()}}
+        record = self.history.add(GenerationRecord("convert", "", voice, f"-:{conv}", settings, timings,
+                                                   round(out.duration, 3), str(path),
+                                                   created=info["created"]))
+        return Generation(record, out, path, [("-", None, path, out)])
+
+    # --- voices ------------------------------------------------------------------------------
+    def add_voice(self, name: str, files: list[tuple[str, bytes]], replace: bool = False) -> VoiceInfo:
+        """Add voice ``name`` from uploaded ``(file name, content)`` pairs, within the limits."""
+        validate_name(name)
+        if len(files) > self.config.max_clips:
+            raise LimitExceeded(f"{len(files)} files uploaded; a voice takes at most "
+                                f"{self.config.max_clips}. Keep the clips with the cleanest speech.")
+        with tempfile.TemporaryDirectory(prefix="upload-", dir=self.root) as tmp:
+            paths = []
+            for i, (filename, data) in enumerate(files):
+                self.check_upload_size(len(data), filename)
+                path = Path(tmp) / str(i) / _safe_filename(filename)
+                path.parent.mkdir()
+                path.write_bytes(data)
+                paths.append(path)
+            info = self.library.add(name, paths, replace=replace)
+        return info
+
+    def import_voice(self, archive: str | os.PathLike, name: str | None = None) -> VoiceInfo:
+        """Add a voice from a ``voxclone voices export`` zip."""
+        return self.library.import_(archive, name=name or None)
+
+    def voice_stats(self, name: str) -> dict[str, Any]:
+        """Clips plus profile statistics of a voice (builds the profile the first time)."""
+        info = self.library.info(name).to_dict()
+        prof = self.library.profile(name, get_converter(PROFILE_CONVERTER))
+        info["profile"] = {"f0_mean_hz": round(math.exp(prof.lf0_mean), 1),
+                           "lf0_std": round(prof.lf0_std, 3),
+                           "speech_seconds": round(prof.speech_seconds, 2),
+                           "converter": f"{prof.converter} {prof.converter_version}",
+                           "embedding_dim": len(prof.embedding)}
+        return info
+
+    def check_upload_size(self, size: int, filename: str = "upload") -> None:
+        """UploadTooLarge when one uploaded file is over ``max_upload_bytes``."""
+        if size > self.config.max_upload_bytes:
+            raise UploadTooLarge(f"'{Path(filename).name}' is {size / 2**20:.1f} MiB; this server "
+                                 f"takes files up to {self.config.max_upload_bytes / 2**20:.0f} MiB. "
+                                 "Trim or compress it.")
+
+    # --- files -------------------------------------------------------------------------------
+    @staticmethod
+    def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+        """The settings stored in an output file (see :func:`voxclone.audio.metadata.read_metadata`)."""
+        return read_metadata(path)
+
+    # --- internals ---------------------------------------------------------------------------
+    def _info(self, kind: str, text: str, voice: str, tts: str, conv: str,
+              settings: dict[str, Any]) -> dict[str, Any]:
+        return {"kind": kind, "text": text, "voice": voice, "engine": f"{tts}:{conv}",
+                "settings": settings, "created": utc_now()}
+
+    def _cloner(self, tts: str, conv: str, rt: RuntimeSettings) -> VoiceCloner:
+        """One cloner per worker thread and configuration."""
+        key = ("say", tts, conv, rt.output_sample_rate, rt.volume_db)
+        cache = self._local.__dict__.setdefault("pipelines", {})
+        if key not in cache:
+            config = PipelineConfig(tts=tts, converter=conv, output_sample_rate=rt.output_sample_rate,
+                                    loudness_db=rt.volume_db)
+            cache[key] = VoiceCloner(config, self.library, self.settings)
+        return cache[key]
+
+    def _converter(self, conv: str, rt: RuntimeSettings) -> VoiceConversionPipeline:
+        key = ("convert", conv, rt.output_sample_rate)
+        cache = self._local.__dict__.setdefault("pipelines", {})
+        if key not in cache:
+            config = PipelineConfig(converter=conv, output_sample_rate=rt.output_sample_rate)
+            cache[key] = VoiceConversionPipeline(config, self.library, self.settings)
+        return cache[key]
+
+
+class _Slot:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def __enter__(self) -> None:
+        with self.service._lock:
+            if self.service._pending >= self.service.config.max_pending:
+                raise ServerBusy(f"{self.service._pending} generations are already queued or running "
+                                 "(the server's limit): retry in a few seconds.")
+            self.service._pending += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.service._lock:
+            self.service._pending -= 1
+
+
+def _used(rt: RuntimeSettings, tts: str | None, conv: str) -> dict[str, Any]:
+    """The output settings and engines a generation actually used (``tts`` None: a conversion,
+    which keeps the source's level)."""
+    used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv}
+    return used if tts is None else {**used, "tts": tts, "volume_db": rt.volume_db}
+
+
+def _safe_filename(filename: str) -> str:
+    """An uploaded file's base name with odd characters replaced; audio suffix kept (else .wav)."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(filename).stem)[:64].strip(".") or "upload"
+    suffix = Path(filename).suffix.lower()
+    return stem + (suffix if suffix in SUPPORTED_SUFFIXES else ".wav")
+
+
+def _new_stem() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}"

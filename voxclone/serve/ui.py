@@ -1,0 +1,226 @@
+"""The web UI (Gradio): Generate, Voices, History, Utilities and Settings tabs on one page.
+
+Layout lives in one small function per tab; :func:`_wire` connects the buttons to
+:mod:`voxclone.serve.ui_actions`. Every component a test drives has an ``elem_id``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import SimpleNamespace as NS
+from typing import Any
+
+import gradio as gr
+
+from voxclone.convert.base import converter_names
+from voxclone.errors import VoxcloneError
+from voxclone.serve import ui_actions as act
+from voxclone.serve.config import OUTPUT_RATES
+from voxclone.serve.jobs import PRESETS
+from voxclone.serve.service import Service
+from voxclone.text.languages import LANGUAGE_NAMES
+from voxclone.tts.base import tts_names
+
+UI_FORMATS = ["wav", "mp3", "flac", "opus"]
+FORM_KEYS = ["text", "split", "voice", "lang", "engine", "candidates", "seed", "speed", "pitch",
+             "energy", "format"]
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Show voxclone errors as a message in the page instead of a crash."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except VoxcloneError as exc:
+            raise gr.Error(str(exc)) from None
+
+    return wrapper
+
+
+def _engines() -> list[str]:
+    return [f"{t}:{c}" for t in tts_names() for c in converter_names() + ["none"]]
+
+
+def build_ui(service: Service) -> gr.Blocks:
+    """The Blocks app of ``service``."""
+    with gr.Blocks(title="voxclone", analytics_enabled=False) as demo:
+        gr.Markdown("# voxclone\nClone a voice from a few seconds of speech. API docs: [/docs](/docs)")
+        with gr.Tabs(selected="generate") as tabs:
+            with gr.Tab("Generate", id="generate"):
+                gen = _generate_tab(service)
+            with gr.Tab("Voices", id="voices"):
+                voices = _voices_tab(service)
+            with gr.Tab("History", id="history"):
+                hist = _history_tab(service)
+            with gr.Tab("Utilities", id="utilities"):
+                util = _utilities_tab()
+            with gr.Tab("Settings", id="settings"):
+                sets = _settings_tab(service)
+        _wire(service, demo, tabs, gen, voices, hist, util, sets)
+    return demo
+
+
+def _generate_tab(service: Service) -> NS:
+    rt, n = service.runtime, service.config.max_candidates
+    with gr.Row():
+        with gr.Column(scale=2):
+            f = NS(text=gr.Textbox(label="Text", lines=4, elem_id="gen-text"),
+                   split=gr.Textbox(label="Line delimiter (empty: sentences; \\n: lines)", elem_id="gen-split"))
+            with gr.Row():
+                f.voice = gr.Dropdown(label="Voice", choices=act.voice_names(service), elem_id="gen-voice",
+                                      allow_custom_value=True)
+                f.lang = gr.Dropdown(label="Language", choices=list(LANGUAGE_NAMES), value="en", elem_id="gen-lang")
+                f.engine = gr.Dropdown(label="Engine (tts:converter)", choices=_engines(),
+                                       value=f"{rt.tts}:{rt.converter}", elem_id="gen-engine")
+            with gr.Row():
+                preset = gr.Radio(list(PRESETS), value="fast", label="Preset", elem_id="gen-preset")
+                f.candidates = gr.Slider(1, n, value=1, step=1, label="Candidates", elem_id="gen-candidates")
+                f.seed = gr.Number(value=-1, precision=0, label="Seed (-1: none)", elem_id="gen-seed")
+            with gr.Row():
+                f.speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", elem_id="gen-speed")
+                f.pitch = gr.Slider(-12, 12, value=0, step=0.5, label="Pitch (semitones)", elem_id="gen-pitch")
+                f.energy = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Energy", elem_id="gen-energy")
+            f.format = gr.Dropdown(UI_FORMATS, value="wav", label="File format", elem_id="gen-format")
+            go = gr.Button("Generate", variant="primary", elem_id="gen-button")
+        with gr.Column(scale=2):
+            status = gr.Markdown(elem_id="gen-status")
+            players = [gr.Audio(label=f"candidate {i + 1}", type="filepath", visible=i == 0, interactive=False,
+                                elem_id=f"gen-audio-{i}") for i in range(n)]
+            files = gr.File(label="Download", file_count="multiple", elem_id="gen-files")
+            plot = gr.Image(label="Waveform, spectrogram, pitch", type="filepath", elem_id="gen-plot")
+    return NS(form=f, preset=preset, go=go, status=status, players=players, files=files, plot=plot)
+
+
+def _voices_tab(service: Service) -> NS:
+    with gr.Row():
+        with gr.Column():
+            name = gr.Textbox(label="New voice name", elem_id="voice-name")
+            files = gr.File(label="Reference recordings", file_count="multiple", type="filepath",
+                            elem_id="voice-files")
+            mic = gr.Audio(label="…or record from the microphone", sources=["microphone"], type="filepath",
+                           elem_id="voice-mic")
+            add = gr.Button("Add voice", variant="primary", elem_id="voice-add")
+            status = gr.Markdown(elem_id="voice-status")
+        with gr.Column():
+            table = gr.Dataframe(headers=act.VOICE_COLUMNS, value=act.voice_rows(service), interactive=False,
+                                 elem_id="voice-table")
+            select = gr.Dropdown(label="Voice", choices=act.voice_names(service), elem_id="voice-select")
+            with gr.Row():
+                show = gr.Button("Profile statistics", elem_id="voice-show")
+                delete = gr.Button("Delete", variant="stop", elem_id="voice-delete")
+            stats = gr.JSON(label="Profile", elem_id="voice-stats")
+    return NS(name=name, files=files, mic=mic, add=add, status=status, table=table, select=select,
+              show=show, delete=delete, stats=stats)
+
+
+def _history_tab(service: Service) -> NS:
+    refresh = gr.Button("Refresh", elem_id="hist-refresh")
+    table = gr.Dataframe(headers=act.HISTORY_COLUMNS, value=act.history_rows(service), interactive=False,
+                         elem_id="hist-table")
+    with gr.Row():
+        entry = gr.Number(label="Entry id (or click a row)", precision=0, elem_id="hist-id")
+        load = gr.Button("Play and read metadata", elem_id="hist-load")
+        copy = gr.Button("Copy settings to Generate", elem_id="hist-copy")
+    audio = gr.Audio(label="Output", type="filepath", interactive=False, elem_id="hist-audio")
+    meta = gr.JSON(label="Metadata read from the file", elem_id="hist-meta")
+    return NS(refresh=refresh, table=table, entry=entry, load=load, copy=copy, audio=audio, meta=meta)
+
+
+def _utilities_tab() -> NS:
+    with gr.Row():
+        with gr.Column():
+            file = gr.File(label="An output file: read its metadata", type="filepath", elem_id="util-file")
+            meta = gr.JSON(label="Metadata", elem_id="util-meta")
+        with gr.Column():
+            archive = gr.File(label="Voice archive (.zip from `voxclone voices export`)", type="filepath",
+                              file_types=[".zip"], elem_id="util-archive")
+            name = gr.Textbox(label="Import as (empty: archived name)", elem_id="util-name")
+            do_import = gr.Button("Import voice", elem_id="util-import")
+            status = gr.Markdown(elem_id="util-status")
+    return NS(file=file, meta=meta, archive=archive, name=name, do_import=do_import, status=status)
+
+
+def _settings_tab(service: Service) -> NS:
+    rt = service.runtime
+    rate = gr.Dropdown([str(r) for r in OUTPUT_RATES], value=str(rt.output_sample_rate),
+                       label="Output sample rate (Hz)", elem_id="set-rate")
+    volume = gr.Slider(-40, -3, value=rt.volume_db, step=1, label="Volume (output dBFS RMS)", elem_id="set-volume")
+    engine = gr.Dropdown(_engines(), value=f"{rt.tts}:{rt.converter}", label="Default engine",
+                         elem_id="set-engine")
+    save = gr.Button("Save settings", elem_id="set-save")
+    status = gr.Markdown(elem_id="set-status")
+    return NS(rate=rate, volume=volume, engine=engine, save=save, status=status)
+
+
+def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS, hist: NS, util: NS,
+          sets: NS) -> None:
+    """Connect every button and load event."""
+    form = [getattr(gen.form, k) for k in FORM_KEYS]
+    n = service.config.max_candidates
+
+    @_friendly
+    def on_generate(*values: Any) -> list[Any]:
+        g, plot_path, summary = act.generate(service, act.speech_job(*values))
+        outs = [gr.Audio(value=str(p), label=act.candidate_label(i, v, s), visible=True)
+                for i, (v, s, p, _) in enumerate(g.outputs)]
+        outs += [gr.Audio(value=None, visible=False) for _ in range(n - len(outs))]
+        return [summary, *outs, [str(p) for _, _, p, _ in g.outputs], str(plot_path), act.history_rows(service)]
+
+    gen.go.click(on_generate, form, [gen.status, *gen.players, gen.files, gen.plot, hist.table])
+    gen.preset.change(act.preset_candidates, gen.preset, gen.form.candidates)
+    lists = [voices.table, voices.select, gen.form.voice]
+
+    def voice_lists(selected: str | None = None) -> list[Any]:
+        names = act.voice_names(service)
+        return [act.voice_rows(service), gr.Dropdown(choices=names, value=selected),
+                gr.Dropdown(choices=names, value=selected)]
+
+    @_friendly
+    def on_add(name: str, paths: list[str] | None, mic: str | None) -> list[Any]:
+        return [act.add_voice(service, name, paths, mic), *voice_lists((name or "").strip())]
+
+    @_friendly
+    def on_delete(name: str | None) -> list[Any]:
+        service.library.remove(name or "")
+        return [f"Deleted voice '{name}'.", *voice_lists()]
+
+    @_friendly
+    def on_import(path: str | None, name: str) -> list[Any]:
+        if not path:
+            raise VoxcloneError("Choose a voice archive (.zip) first.")
+        info = service.run_blocking(service.import_voice, path, (name or "").strip() or None)
+        return [f"Imported voice '{info.name}': {len(info.clips)} clip(s).", *voice_lists(info.name)]
+
+    voices.add.click(on_add, [voices.name, voices.files, voices.mic], [voices.status, *lists])
+    voices.show.click(_friendly(lambda v: service.run_blocking(service.voice_stats, v or "")),
+                      voices.select, voices.stats)
+    voices.delete.click(on_delete, voices.select, [voices.status, *lists])
+    util.do_import.click(on_import, [util.archive, util.name], [util.status, *lists])
+    util.file.change(_friendly(lambda p: act.readable_metadata(service, p) if p else None), util.file, util.meta)
+
+    def on_row(evt: gr.SelectData) -> Any:
+        return evt.row_value[0] if evt.row_value else gr.skip()
+
+    @_friendly
+    def on_copy(record_id: float | None) -> list[Any]:
+        values = act.copied_settings(service, record_id)
+        return [values[k] for k in FORM_KEYS] + [gr.Tabs(selected="generate")]
+
+    hist.refresh.click(lambda: act.history_rows(service), None, hist.table)
+    hist.table.select(on_row, None, hist.entry)
+    hist.load.click(_friendly(lambda i: act.history_entry(service, i)), hist.entry, [hist.audio, hist.meta])
+    hist.copy.click(on_copy, hist.entry, [*form, tabs])
+
+    @_friendly
+    def on_settings(rate: str, volume: float, engine: str) -> list[Any]:
+        tts, _, conv = engine.partition(":")
+        new = service.update_runtime(output_sample_rate=int(rate), volume_db=float(volume), tts=tts,
+                                     converter=conv)
+        return [f"Saved: {new.output_sample_rate} Hz, {new.volume_db:g} dBFS, engine {new.tts}:{new.converter}.",
+                gr.Dropdown(value=engine)]
+
+    sets.save.click(on_settings, [sets.rate, sets.volume, sets.engine], [sets.status, gen.form.engine])
+    demo.load(lambda: [*voice_lists(), act.history_rows(service)], None, [*lists, hist.table])
