@@ -61,3 +61,11 @@ class VoiceArchiveError(VoxcloneError):
 
 class InvalidSetting(VoxcloneError, ValueError):
     """A per-call setting (speed, pitch, strength, ...) outside its documented range."""
+
+
+class BatchError(VoxcloneError):
+    """A batch job cannot start: unusable output folder, a job database of other settings, ..."""
+
+
+class ManifestError(BatchError):
+    """A batch manifest is unreadable, lacks a column, or holds invalid or duplicate ids."""

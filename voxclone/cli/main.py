@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from voxclone.cli import batch as batch_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
@@ -14,6 +15,7 @@ app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text o
 app.add_typer(voices_cli.app, name="voices")
 models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.command("batch")(batch_cli.batch)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
