@@ -15,7 +15,8 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
           voice: str = typer.Option(None, "--voice", "-v", help="Voice name in the library."),
           ref: list[Path] = typer.Option(None, "--ref", help="Reference recording(s) instead of --voice."),
           mode: str = typer.Option(None, help="say or convert (default: from the manifest's columns)."),
-          workers: int = typer.Option(1, min=1, help="Worker processes (Ray: actors, default all CPUs)."),
+          workers: int = typer.Option(None, min=1, help="Worker processes (default 1); on Ray, actors "
+                                                          "(default: one per CPU of the cluster)."),
           ray: str = typer.Option(None, "--ray", help="Run on Ray: 'local' (start Ray here), 'auto' "
                                                       "or ray://host:10001."),
           converter: str = typer.Option("world", "--engine", "--converter", help="Tone-colour converter."),

@@ -71,25 +71,28 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
                    energy=options.energy, base_voice=base, **common)
 
 
-def make_backend(workers: int = 1, ray: str | None = None,
+def make_backend(workers: int | None = None, ray: str | None = None,
                  ray_init: dict[str, Any] | None = None) -> Backend:
-    """In this process (1 worker), a local process pool (N), or Ray (``ray`` = an address)."""
-    if workers < 1:
+    """In this process (1 worker, the default), a local process pool (N), or Ray (``ray`` = an
+    address; ``workers`` None: one actor per CPU of the cluster)."""
+    if workers is not None and workers < 1:
         raise InvalidSetting(f"workers={workers}: use 1 or more.")
     if ray:
-        return RayBackend(ray, workers if workers > 1 else None, ray_init)
-    return InProcessBackend() if workers == 1 else ProcessPoolBackend(workers)
+        return RayBackend(ray, workers, ray_init)
+    return InProcessBackend() if (workers or 1) == 1 else ProcessPoolBackend(workers or 1)
 
 
 def run_batch(source: str | Path, out_dir: str | Path, voice: VoiceArg,
-              options: BatchOptions = BatchOptions(), workers: int = 1, ray: str | None = None,
+              options: BatchOptions = BatchOptions(), workers: int | None = None,
+              ray: str | None = None,
               progress: bool = False, factory: WorkerFactory = ItemWorker,
               ray_init: dict[str, Any] | None = None, settings: Settings | None = None,
               ) -> BatchSummary:
     """Make ``<out_dir>/<id>.wav`` for every item of ``source`` not done by an earlier run.
 
     ``source``: a CSV/TSV manifest (``id,text`` or ``id,path``) or a folder of audio files.
-    ``workers``: processes (local) or actors (Ray; default there: the cluster's CPUs).
+    ``workers``: processes (local, default 1: this process) or actors (Ray, default: one per
+    CPU of the cluster).
     ``ray``: None (local), ``local``, ``auto`` or ``ray://host:10001``. ``factory`` builds each
     worker (tests pass ones that crash). Failing items are recorded and the job goes on.
     """

@@ -18,9 +18,11 @@ from voxclone.scale.worker import ItemWorker, JobSpec, Outcome, Task
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-IN_FLIGHT_PER_WORKER = 2
+IN_FLIGHT_PER_WORKER = 1
+"""Tasks queued per actor. One: a task queued behind an item that kills the actor would be
+retried, and die, with it."""
 LOCAL = "local"
-"""The address meaning "start Ray on this machine" (``ray.init()`` without an address)."""
+"""The address meaning "start a new Ray on this machine" (never joins a running one)."""
 
 
 class _RayWorker:
@@ -79,7 +81,7 @@ class RayBackend:
             # ship this voxclone's code; its dependencies must be installed on the cluster
             kwargs.setdefault("runtime_env", {"py_modules": [str(Path(voxclone.__file__).parent)]})
         try:
-            ray.init(address=None if self.address == LOCAL else self.address, **kwargs)
+            ray.init(address=self.address, **kwargs)  # "local" always starts a new Ray
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise BatchError(f"Cannot reach a Ray cluster at {self.address!r} ({exc}). Start one "
                              "with `ray start --head` or use --ray local.") from exc
