@@ -3,7 +3,12 @@ interrupt, per-item failures, and worker processes that die mid-job."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +26,7 @@ from voxclone.scale.jobdb import DB_NAME, JobDB
 from voxclone.scale.testing import CrashOn, InterruptAt
 
 TEXTS = ["One two.", "Three four.", "Five six.", "Seven eight."]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def manifest(path: Path, rows: list[tuple[str, str]], header: str = "id,text", sep: str = ",") -> Path:
@@ -58,8 +64,10 @@ def test_manifest_forms(tmp_path, espeak):
         load_manifest(manifest(tmp_path / "h.csv", [("a", "x")], header="name,text"), "say")
     with pytest.raises(ManifestError, match="not found"):
         load_manifest(tmp_path / "missing.csv")
-    mode, items = load_manifest(manifest(tmp_path / "t.tsv", [("a", "Hello, world.")], sep="\t"))
-    assert mode == "say" and items[0].text == "Hello, world."
+    mode, items = load_manifest(manifest(tmp_path / "t.tsv", [("a", '"Hi," she said.')], sep="\t"))
+    assert mode == "say" and items[0].text == '"Hi," she said.'
+    _, items = load_manifest(manifest(tmp_path / "q.csv", [("a", '"Hello, world."')]))
+    assert items[0].text == "Hello, world."
     folder = tmp_path / "clips"
     save(espeak.synthesize("Hello.", "en"), folder / "c1.wav")
     save(espeak.synthesize("Bye.", "en"), folder / "c2.flac")
@@ -123,6 +131,27 @@ def test_interrupt_then_resume(warm_home, tmp_path):
     assert fresh.done == 4
     a, b = wavs(out), wavs(tmp_path / "fresh")
     assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_cli_sigint_then_resume(warm_home, tmp_path):
+    """Ctrl-C (SIGINT) to a running `voxclone batch`, then the same command again."""
+    src, out = say_manifest(tmp_path, 16), tmp_path / "out"
+    cmd = [sys.executable, "-m", "voxclone.cli.main", "batch", str(src), "--voice", VOICE, "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("u*.wav"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err
+    before = {p.name: p.stat().st_ino for p in out.glob("*.wav")}
+    assert 2 <= len(before) < 16 and not list(out.glob(".tmp-*"))
+    result = CliRunner().invoke(app, ["batch", str(src), "--voice", VOICE, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"done {16 - len(before)}, failed 0, skipped {len(before)}" in result.stdout
+    assert len(list(out.glob("*.wav"))) == 16
+    assert all((out / name).stat().st_ino == ino for name, ino in before.items())
 
 
 def test_cli_convert_folder_and_bad_manifest(warm_home, tmp_path, espeak):

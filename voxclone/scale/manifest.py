@@ -70,7 +70,8 @@ def _read_table(path: Path, mode: Mode | None) -> tuple[Mode, list[tuple[int, Ba
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"Cannot read manifest {path} ({exc}): save it as UTF-8 text.") from exc
     delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in text.split("\n", 1)[0] else ","
-    rows = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # TSV: quotes are text
+    rows = list(csv.reader(text.splitlines(), delimiter=delimiter, quoting=quoting))
     header = [h.strip().lower() for h in rows[0]] if rows else []
     if mode is None:
         mode = "convert" if "path" in header and "text" not in header else "say"
