@@ -36,8 +36,10 @@ def write_manifest(path: Path, n: int) -> Path:
     return path
 
 
-def run_throughput(items: int = 20, workers: int = 2, work_dir: Path | None = None) -> dict[str, Any]:
-    """Run the three set-ups on one manifest; return their figures as a JSON-ready dict."""
+def run_throughput(items: int = 20, workers: int = 2, work_dir: Path | None = None,
+                   reverse: bool = False) -> dict[str, Any]:
+    """Run the three set-ups on one manifest (``reverse``: Ray first, to see order effects on a
+    busy machine); return their figures as a JSON-ready dict."""
     from voxclone.demo import reference_file
 
     work = Path(work_dir or tempfile.mkdtemp(prefix="voxclone-batch-bench-"))
@@ -53,7 +55,7 @@ def run_throughput(items: int = 20, workers: int = 2, work_dir: Path | None = No
                                           "ray_init": {"num_cpus": workers,
                                                        "object_store_memory": 100 * 2**20}})]
     rows, outputs = [], []
-    for name, kwargs in setups:
+    for name, kwargs in (setups[::-1] if reverse else setups):
         out = work / name.replace(",", "").replace(" ", "-")
         s = run_batch(manifest, out, "arctic", options, settings=settings, **kwargs)
         rows.append({"setup": name, "done": s.done, "failed": s.failed, "audio_s": round(s.audio_s, 2),
@@ -82,8 +84,9 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--reverse", action="store_true", help="Run the set-ups in reverse order.")
     args = parser.parse_args()
-    results = run_throughput(args.items, args.workers)
+    results = run_throughput(args.items, args.workers, reverse=args.reverse)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {"date": stamp, "machine": platform.machine(), **results}
