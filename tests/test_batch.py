@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 from conftest import VOICE
 from voxclone.audio import save
 from voxclone.cli.main import app
-from voxclone.errors import BatchError, ManifestError
+from voxclone.errors import BatchError, InvalidSetting, ManifestError
 from voxclone.scale import BatchOptions, load_manifest, run_batch, validate_id
-from voxclone.scale.job import output_file, write_atomic
+from voxclone.scale.job import locked_folder, output_file, write_atomic
 from voxclone.scale.jobdb import DB_NAME, JobDB
 from voxclone.scale.testing import CrashOn, InterruptAt
 
@@ -183,3 +183,16 @@ def test_process_pool_survives_dying_workers(warm_home, tmp_path):
     reference = run_batch(src, tmp_path / "ref", VOICE)
     a, b = wavs(out), wavs(tmp_path / "ref")
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_bad_settings_fail_before_any_work(warm_home, tmp_path):
+    src = say_manifest(tmp_path, 2)
+    with pytest.raises(InvalidSetting, match="speed=3"):
+        run_batch(src, tmp_path / "o", VOICE, BatchOptions(speed=3.0))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(BatchError, match="is a file"):
+        run_batch(src, tmp_path / "file", VOICE)
+    assert not (tmp_path / "o").exists()
+    with locked_folder(tmp_path / "busy"):  # another job holds the folder
+        with pytest.raises(BatchError, match="Another batch job"):
+            run_batch(src, tmp_path / "busy", VOICE)

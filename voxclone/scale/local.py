@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+from voxclone.errors import BatchError
 from voxclone.scale.worker import ItemWorker, JobSpec, Outcome, Task
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,11 @@ class ProcessPoolBackend:
     def start(self, spec: JobSpec, factory=ItemWorker) -> None:
         self._init = (factory, spec)
         self.pool = self._new_pool()
-        # build every worker now, so start-up is not counted as processing time
-        list(self.pool.map(_ping, range(self.workers)))
+        try:  # build every worker now, so start-up is not counted as processing time
+            list(self.pool.map(_ping, range(self.workers)))
+        except BrokenProcessPool as exc:
+            raise BatchError("The worker processes could not start (their error is printed "
+                             "above); run with --workers 1 to see it as a voxclone error.") from exc
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, multiprocessing.get_context("spawn"),
