@@ -89,7 +89,7 @@ def main() -> None:
     results = run_throughput(args.items, args.workers, reverse=args.reverse)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     args.out.mkdir(parents=True, exist_ok=True)
-    payload = {"date": stamp, "machine": platform.machine(), **results}
+    payload = {"date": stamp, "machine": platform.machine(), "load_average": os.getloadavg(), **results}
     (args.out / f"batch-{stamp}.json").write_text(json.dumps(payload, indent=2))
     (args.out / f"batch-{stamp}.md").write_text(markdown(results) + "\n")
     print(markdown(results))
