@@ -77,3 +77,11 @@ class UploadTooLarge(LimitExceeded):
 
 class HistoryEntryNotFound(VoxcloneError):
     """No generation with that id in the server's history (or its file is gone)."""
+
+
+class BatchError(VoxcloneError):
+    """A batch job cannot start: unusable output folder, a job database of other settings, ..."""
+
+
+class ManifestError(BatchError):
+    """A batch manifest is unreadable, lacks a column, or holds invalid or duplicate ids."""

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from voxclone.cli import serve as serve_cli
+from voxclone.cli import batch as batch_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
@@ -17,6 +18,7 @@ models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models)
 app.add_typer(models_app, name="models")
 app.command("serve")(serve_cli.serve)
 app.command("info")(serve_cli.info)
+app.command("batch")(batch_cli.batch)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
