@@ -16,9 +16,6 @@ app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text o
 app.add_typer(voices_cli.app, name="voices")
 models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
-app.command("serve")(serve_cli.serve)
-app.command("info")(serve_cli.info)
-app.command("batch")(batch_cli.batch)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
@@ -227,6 +224,12 @@ def _read_text(text: str) -> str:
             raise TextError(f"Text file not found: {path}.")
         return path.read_text(encoding="utf-8")
     return text
+
+
+# Commands with their own modules, listed after the core ones in --help.
+app.command("batch")(batch_cli.batch)
+app.command("serve")(serve_cli.serve)
+app.command("info")(serve_cli.info)
 
 
 if __name__ == "__main__":
