@@ -196,3 +196,32 @@ def test_bad_settings_fail_before_any_work(warm_home, tmp_path):
     with locked_folder(tmp_path / "busy"):  # another job holds the folder
         with pytest.raises(BatchError, match="Another batch job"):
             run_batch(src, tmp_path / "busy", VOICE)
+
+
+@pytest.mark.slow
+def test_kokoro_style_is_searched_once_by_the_driver_and_shipped(warm_home, tmp_path, monkeypatch):
+    from voxclone.pipeline import PipelineConfig, style_cache
+    from voxclone.pipeline.kokoro_clone import StyleSearchResult
+    from voxclone.tts.kokoro import KokoroTTS
+
+    base = KokoroTTS().style_table("jf_alpha")
+    calls: list[int] = []
+
+    def search(clips, config, tts, progress):  # stands in for the (slow) search: a known table
+        calls.append(len(clips))
+        return StyleSearchResult(base * 1.05, "jf_alpha", 0.5, 0.6, 0.5, 0.55, None, None, 1, 0.1)
+
+    monkeypatch.setattr(style_cache, "search_style", search)
+    options = BatchOptions(pipeline=PipelineConfig(tts="kokoro", converter="none"))
+    out = tmp_path / "out"
+    summary = run_batch(say_manifest(tmp_path, 2), out, VOICE, options)
+    assert (summary.done, summary.failed) == (2, 0) and calls == [1]
+    info = sf.info(out / "u0.wav")
+    assert info.samplerate == 24000 and info.duration > 0.3
+    expected = KokoroTTS().synthesize(TEXTS[0], "en", style_table=base * 1.05)
+    got, _ = sf.read(out / "u0.wav", dtype="float32")
+    n = min(len(got), len(expected.samples))
+    assert abs(len(got) - len(expected.samples)) < 240
+    assert np.corrcoef(got[:n], expected.samples[:n])[0, 1] > 0.99  # the shipped style was used
+    again = run_batch(say_manifest(tmp_path, 2), out, VOICE, options)
+    assert again.skipped == 2 and calls == [1]  # the style came from the cache

@@ -139,6 +139,8 @@ class VoiceCloner:
                           progress: bool = False) -> list[str]:
         if self.config.tts == "kokoro" and not base_voice:
             return [self._kokoro_style(profile if voice is None else voice, progress)]
+        if base_voice in self._styles:
+            return [base_voice]  # type: ignore[list-item]
         if base_voice:
             known = {v.id for v in self.tts.voices(lang)}
             if base_voice not in known:
@@ -149,6 +151,19 @@ class VoiceCloner:
                                   self.config.base_voice_pool)
         n = max(1, min(candidates, self.config.base_voice_pool, len(ranked)))
         return [r.voice for r in ranked[:n]]
+
+    def kokoro_style(self, voice: VoiceRef, progress: bool = False) -> np.ndarray:
+        """The Kokoro style table (510, 1, 256) found for ``voice`` (searched once, then cached)."""
+        return self._styles[self._kokoro_style(voice, progress)]
+
+    def add_style(self, table: np.ndarray) -> str:
+        """Register a Kokoro style table (510, 1, 256); returns the id to pass as ``base_voice``."""
+        table = np.asarray(table, dtype=np.float32)
+        if table.shape != (510, 1, 256) or not np.isfinite(table).all():
+            raise InvalidSetting(f"A Kokoro style table is (510, 1, 256) finite values, not {table.shape}.")
+        style_id = f"style:{hashlib.sha256(table.tobytes()).hexdigest()[:12]}"
+        self._styles[style_id] = table
+        return style_id
 
     def _kokoro_style(self, voice: VoiceRef, progress: bool = False) -> str:
         """Search (or read from the cache) the Kokoro style of ``voice``; returns its style id."""
@@ -171,9 +186,7 @@ class VoiceCloner:
             clips = [load(f) for f in voice]
             result = cached_search(clips, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
                                    progress=progress)
-        style_id = f"style:{hashlib.sha256(result.table.tobytes()).hexdigest()[:12]}"
-        self._styles[style_id] = result.table
-        return style_id
+        return self.add_style(result.table)
 
     def _speak_piece(self, text: str, lang: str, voice_id: str, style: Style,
                      profile: VoiceProfile, timer: StageTimer | None) -> Audio:

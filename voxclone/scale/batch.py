@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from voxclone.config import Settings
 from voxclone.errors import BatchError, InvalidSetting
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
@@ -60,15 +62,16 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
     cloner = VoiceCloner(options.pipeline, library, settings)
     lang = normalize_language(options.lang, cloner.tts.languages)
     profile = cloner.profile(voice)
-    base = options.base_voice
-    if base is None:
-        if options.pipeline.tts == "kokoro":
-            raise InvalidSetting("Batch jobs with the kokoro engine need --base-voice (one of the "
-                                 "bundled Kokoro voices); the style search runs per voice with `say`.")
+    base, style = options.base_voice, None
+    if base is None and options.pipeline.tts == "kokoro":
+        # The style search runs once here (or comes from the cache); workers get the table.
+        table = cloner.kokoro_style(voice, progress=True)
+        base, style = cloner.add_style(table), table.astype(np.float32).tobytes()
+    elif base is None:
         base = rank_base_voices(cloner.tts, cloner.converter, profile, lang, settings.cache_dir,
                                 options.pipeline.base_voice_pool)[0].voice
     return JobSpec(profile=profile.to_dict(), lang=lang, speed=options.speed, pitch=options.pitch,
-                   energy=options.energy, base_voice=base, **common)
+                   energy=options.energy, base_voice=base, style=style, **common)
 
 
 def make_backend(workers: int | None = None, ray: str | None = None,

@@ -38,6 +38,8 @@ class JobSpec:
     pipeline: :class:`PipelineConfig` as a dict.
     lang, speed, pitch, energy, base_voice: say settings (base_voice chosen by the driver).
     pitch_shift: convert setting, semitones.
+    style: the Kokoro style table (510, 1, 256) float32 as bytes, found by the driver; then
+        ``base_voice`` is its id.
     seed: numpy/torch/random are seeded per item from (seed, item id), so an item's output does
         not depend on which worker ran it or in which order.
     """
@@ -53,10 +55,12 @@ class JobSpec:
     base_voice: str | None = None
     pitch_shift: float = 0.0
     seed: int = 0
+    style: bytes | None = None
 
     def fingerprint(self) -> str:
         """SHA-256 over the settings and the profile: equal for runs that give equal outputs."""
         data = asdict(self)
+        data["style"] = hashlib.sha256(self.style).hexdigest() if self.style else None
         data["profile"] = {k: data["profile"][k] for k in ("clip_hashes", "converter",
                                                            "converter_version", "format_version")}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
@@ -123,6 +127,8 @@ class ItemWorker:
         if spec.mode == "say":
             self.cloner = VoiceCloner(config, library=library)
             self.style = Style(spec.speed, spec.pitch, spec.energy)
+            if spec.style:
+                self.cloner.add_style(np.frombuffer(spec.style, np.float32).reshape(510, 1, 256))
         else:
             self.pipeline = VoiceConversionPipeline(config, library=library)
 
