@@ -265,3 +265,15 @@ def test_export_onnx_command(tiny_dir: Path, tmp_path: Path) -> None:
     graph = onnx.load(str(tmp_path / "x" / "converter.onnx")).graph
     assert [i.name for i in graph.input] == ["spec", "g_src", "g_tgt", "noise"]
     assert graph.input[0].type.tensor_type.shape.dim[2].dim_param == "frames"
+
+
+def test_bench_compares_backends(speech: Audio) -> None:
+    from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, openvoice_markdown, run_openvoice_bench
+
+    res = run_openvoice_bench(speech, OpenVoiceBenchConfig(seconds=2.0, runs=1, model=tiny_config()))
+    rows = {r["backend"]: r for r in res["backends"]}
+    assert rows["torch"]["speedup_vs_torch"] == 1.0 and res["input_s"] == 2.0
+    assert all(r["rtf"] > 0 for r in rows.values())
+    assert all(rows[n]["pcc_vs_torch"] >= 0.999 for n in ("onnxruntime", "openvino") if n in rows)
+    assert rows.get("openvino-bf16", {"pcc_vs_torch": 1.0})["pcc_vs_torch"] >= 0.99  # bfloat16
+    assert "| onnxruntime |" in openvoice_markdown(res)

@@ -38,6 +38,7 @@ class BenchConfig:
     durations: tuple[float, ...] = (3.0, 10.0, 60.0)
     runs: int = 3
     tts_engines: tuple[str, ...] = ("espeak", "piper", "kokoro")
+    openvoice: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -84,6 +85,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
     for name in config.tts_engines:
         results["tts"].append(_tts_row(name, config.runs))
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if config.openvoice:
+        from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
+
+        results["openvoice"] = run_openvoice_bench(speech_of(10.0), OpenVoiceBenchConfig(runs=config.runs))
     return results
 
 
@@ -162,6 +167,10 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "| base TTS | first audio (ms) | RTF |", "|---|---|---|"]
     for r in results["tts"]:
         lines.append(f"| {r['engine']} | {r.get('first_audio_ms', '–')} | {r.get('rtf', r.get('error'))} |")
+    if "openvoice" in results:
+        from voxclone.eval.bench_openvoice import openvoice_markdown
+
+        lines += ["", openvoice_markdown(results["openvoice"])]
     return "\n".join(lines)
 
 
