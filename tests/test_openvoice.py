@@ -277,3 +277,45 @@ def test_bench_compares_backends(speech: Audio) -> None:
     assert all(rows[n]["pcc_vs_torch"] >= 0.999 for n in ("onnxruntime", "openvino") if n in rows)
     assert rows.get("openvino-bf16", {"pcc_vs_torch": 1.0})["pcc_vs_torch"] >= 0.99  # bfloat16
     assert "| onnxruntime |" in openvoice_markdown(res)
+
+
+@pytest.mark.slow
+def test_say_and_convert_with_the_openvoice_engine(tiny_dir: Path, warm_home: Path, speech: Audio,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voxclone.audio import load
+
+    _install_tiny(tiny_dir, warm_home, monkeypatch)
+    runner = CliRunner()
+    said = tmp_path / "say.wav"
+    result = runner.invoke(app, ["say", "Hello there, how are you today?", "--voice", "arctic",
+                                 "--engine", "openvoice-v2", "-o", str(said)])
+    assert result.exit_code == 0, result.output
+    out = load(said)
+    assert out.duration > 0.5 and np.abs(out.samples).max() > 0
+    assert list((warm_home / "cache" / "source-features").glob("*.json"))  # base voice tone cached
+    assert (warm_home / "models" / "openvoice-v2" / "onnx" / "converter.onnx").is_file()
+    save(speech, tmp_path / "src.wav")
+    result = runner.invoke(app, ["convert", str(tmp_path / "src.wav"), "--voice", "arctic",
+                                 "--engine", "openvoice-v2", "-o", str(tmp_path / "vc.wav")])
+    assert result.exit_code == 0, result.output
+    assert abs(load(tmp_path / "vc.wav").duration - speech.duration) < 0.05
+    monkeypatch.delitem(convert_base._INSTANCES, "openvoice-v2")
+
+
+@pytest.mark.slow
+def test_ten_minutes_go_through_in_bounded_chunks(tiny_dir: Path) -> None:
+    conv = OpenVoiceConverter.from_pretrained(tiny_dir, backend="onnxruntime")
+    calls: list[int] = []
+    run = conv.backend.convert
+
+    def spy(spec, *args):
+        calls.append(spec.shape[1])
+        return run(spec, *args)
+
+    conv.backend.convert = spy  # type: ignore[method-assign]
+    rng = np.random.default_rng(0)
+    long = Audio((0.05 * rng.standard_normal(600 * SR)).astype(np.float32), SR)
+    g = np.zeros(16, np.float32)
+    out = conv.convert(long, g, g + 0.5, tau=0.0)
+    assert len(out) == 256 * (600 * SR // 256) and np.isfinite(out.samples).all()
+    assert len(calls) == -(-(len(out) // 256) // conv.chunk_frames) and max(calls) <= conv.chunk_frames + 2 * conv.context_frames
