@@ -11,7 +11,7 @@ from voxclone.audio.dsp import resample
 from voxclone.audio.types import Audio
 from voxclone.convert.openvoice.backends import (BACKENDS, Backend, OnnxRuntimeBackend, OpenVinoBackend,
                                                  TorchBackend)
-from voxclone.convert.openvoice.checkpoint import CHECKPOINT_FILE, load_model, require_files
+from voxclone.convert.openvoice.checkpoint import CHECKPOINT_FILE, load_model, read_config, require_files
 from voxclone.convert.openvoice.config import OpenVoiceConfig
 from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, export_onnx
 from voxclone.convert.openvoice.spectrogram import frames_of, linear_spectrogram, n_frames, pad_signal
@@ -48,16 +48,15 @@ class OpenVoiceConverter:
         if backend not in BACKENDS:
             raise InvalidSetting(f"backend={backend!r}: use one of {', '.join(BACKENDS)}.")
         model_dir = Path(model_dir)
-        require_files(model_dir)
+        config_path, _ = require_files(model_dir)
         checkpoint_id = file_id(model_dir / CHECKPOINT_FILE)
-        model = load_model(model_dir)
         if backend == "torch":
-            runner: Backend = TorchBackend(model, num_threads)
-        else:
-            onnx_dir = ensure_onnx(model_dir, checkpoint_id, model)
-            runner = (OnnxRuntimeBackend(onnx_dir, num_threads) if backend == "onnxruntime"
-                      else OpenVinoBackend(onnx_dir, num_threads, precision))
-        return cls(runner, model.config, checkpoint_id, **options)
+            model = load_model(model_dir)
+            return cls(TorchBackend(model, num_threads), model.config, checkpoint_id, **options)
+        onnx_dir = ensure_onnx(model_dir, checkpoint_id)
+        runner: Backend = (OnnxRuntimeBackend(onnx_dir, num_threads) if backend == "onnxruntime"
+                           else OpenVinoBackend(onnx_dir, num_threads, precision))
+        return cls(runner, read_config(config_path), checkpoint_id, **options)
 
     def extract_tone_color(self, audio: Audio, vad: bool = True) -> np.ndarray:
         """Tone colour (gin,) of the speaker of ``audio``.
