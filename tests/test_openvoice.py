@@ -319,3 +319,15 @@ def test_ten_minutes_go_through_in_bounded_chunks(tiny_dir: Path) -> None:
     out = conv.convert(long, g, g + 0.5, tau=0.0)
     assert len(out) == 256 * (600 * SR // 256) and np.isfinite(out.samples).all()
     assert len(calls) == -(-(len(out) // 256) // conv.chunk_frames) and max(calls) <= conv.chunk_frames + 2 * conv.context_frames
+
+
+def test_onnx_graphs_follow_the_checkpoint(tmp_path: Path, speech: Audio) -> None:
+    folder = write_random_checkpoint(tmp_path / "m", tiny_config(), seed=1)
+    first = OpenVoiceConverter.from_pretrained(folder, backend="onnxruntime").extract_tone_color(speech, False)
+    write_random_checkpoint(folder, tiny_config(), seed=2)
+    second = OpenVoiceConverter.from_pretrained(folder, backend="onnxruntime").extract_tone_color(speech, False)
+    direct = OpenVoiceConverter.from_pretrained(folder, backend="torch").extract_tone_color(speech, False)
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(second, direct, atol=1e-5)
+    with pytest.raises(InvalidSetting):
+        OpenVoiceConverter.from_pretrained(folder, backend="tensorflow")
