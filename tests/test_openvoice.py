@@ -331,3 +331,5 @@ def test_onnx_graphs_follow_the_checkpoint(tmp_path: Path, speech: Audio) -> Non
     np.testing.assert_allclose(second, direct, atol=1e-5)
     with pytest.raises(InvalidSetting):
         OpenVoiceConverter.from_pretrained(folder, backend="tensorflow")
+    with pytest.raises(InvalidSetting):
+        OpenVoiceConverter.from_pretrained(folder, backend="onnxruntime", precision="bf16")

@@ -44,9 +44,12 @@ class OpenVoiceConverter:
                         num_threads: int | None = None, precision: str = "f32",
                         **options: float) -> "OpenVoiceConverter":
         """Load ``model_dir``/config.json + checkpoint.pth (strict). The ONNX backends export the
-        graphs once into ``model_dir``/onnx (again whenever the checkpoint changes)."""
+        graphs once into ``model_dir``/onnx (again whenever the checkpoint changes); ``precision``
+        "bf16" is for OpenVINO; ``options``: ``chunk_s``, ``context_s``."""
         if backend not in BACKENDS:
             raise InvalidSetting(f"backend={backend!r}: use one of {', '.join(BACKENDS)}.")
+        if precision != "f32" and backend != "openvino":
+            raise InvalidSetting(f"precision={precision!r} needs backend='openvino'.")
         model_dir = Path(model_dir)
         config_path, _ = require_files(model_dir)
         checkpoint_id = file_id(model_dir / CHECKPOINT_FILE)
