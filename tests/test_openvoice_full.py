@@ -64,8 +64,9 @@ def saved(full_dir: Path) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def speech(espeak) -> Audio:
-    return espeak.synthesize("The birch canoe slid on the smooth planks. Glue the sheet to the "
-                             "dark blue background.", "en")
+    audio = espeak.synthesize("The birch canoe slid on the smooth planks. Glue the sheet to the "
+                              "dark blue background. It is easy to tell the depth of a well.", "en")
+    return Audio(audio.samples[: 6 * audio.sample_rate], audio.sample_rate)
 
 
 def test_key_set_and_shapes(saved: dict[str, torch.Tensor]) -> None:
@@ -88,7 +89,10 @@ def test_backends_and_chunking_match(full_dir: Path, speech: Audio) -> None:
     tgt = np.random.default_rng(0).standard_normal(256).astype(np.float32) * np.abs(src).mean()
     ref = torch_conv.convert(speech, src, tgt, tau=0.0).samples
     assert np.std(ref) > 1e-4
-    chunked = OpenVoiceConverter.from_pretrained(full_dir, backend="torch", chunk_s=1.0, context_s=2.0)
+    # chunks of 2 s seeing 1.5 s either side (receptive field ~1.27 s): windows end inside the clip
+    chunked = OpenVoiceConverter.from_pretrained(full_dir, backend="torch", chunk_s=2.0, context_s=1.5)
+    frames, chunk, context = len(speech) // 256, chunked.chunk_frames, chunked.context_frames
+    assert chunk > context and 2 * chunk + context < frames  # the 2nd window is inside the clip
     np.testing.assert_allclose(chunked.convert(speech, src, tgt, tau=0.0).samples, ref, atol=1e-5)
     for backend in ("onnxruntime", "openvino"):
         pytest.importorskip(backend)
