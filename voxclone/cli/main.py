@@ -8,6 +8,7 @@ import typer
 
 from voxclone.cli import serve as serve_cli
 from voxclone.cli import batch as batch_cli
+from voxclone.cli import openvoice as openvoice_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
@@ -16,10 +17,11 @@ app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text o
 app.add_typer(voices_cli.app, name="voices")
 models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+openvoice_cli.register(models_app)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
-CONVERTER_HELP = "Tone-colour converter: world, or none for the raw base voice."
+CONVERTER_HELP = "Tone-colour converter: world, openvoice-v2, or none for the raw base voice."
 
 
 @app.callback()
@@ -185,7 +187,7 @@ def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after
 
 @models_app.command("fetch")
 @friendly_errors
-def models_fetch(model: str = typer.Argument(..., help="kokoro, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
+def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
                  revision: str = typer.Option("main", help="Hub revision (branch, tag or commit)."),
                  ) -> None:
     """Download model files with huggingface_hub (needs a network connection)."""
@@ -194,10 +196,13 @@ def models_fetch(model: str = typer.Argument(..., help="kokoro, or piper:<voice>
 
     if model == "kokoro":
         path = fetch_kokoro(revision)
+    elif model == "openvoice-v2":
+        from voxclone.convert.openvoice.fetch import fetch_openvoice
+        path = fetch_openvoice(revision)
     elif model.startswith("piper:") and len(model) > 6:
         path = fetch_piper_voice(model[6:], revision)
     else:
-        raise ModelNotFound(f"Unknown model '{model}': use `kokoro` or `piper:<voice-name>`.")
+        raise ModelNotFound(f"Unknown model '{model}': use `kokoro`, `openvoice-v2` or `piper:<voice-name>`.")
     typer.echo(f"fetched {model} into {path}")
 
 

@@ -4,5 +4,14 @@ from voxclone.convert import world  # noqa: F401  (registers the converter)
 from voxclone.convert.base import (ConvertSettings, Converter, Features, converter_names,
                                    get_converter, register_converter)
 
+
+def _openvoice() -> Converter:
+    from voxclone.convert.openvoice.engine import OpenVoiceEngine
+
+    return OpenVoiceEngine.from_settings()
+
+
+register_converter("openvoice-v2", _openvoice)
+
 __all__ = ["ConvertSettings", "Converter", "Features", "converter_names", "get_converter",
            "register_converter"]

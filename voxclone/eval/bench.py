@@ -40,6 +40,7 @@ class BenchConfig:
     runs: int = 3
     tts_engines: tuple[str, ...] = ("espeak", "piper", "kokoro")
     style_steps: int = 6
+    openvoice: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -88,6 +89,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
     if config.style_steps and "kokoro" in config.tts_engines:
         results["style_search"] = _style_search_row(reference, config.style_steps)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    if config.openvoice:
+        from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
+
+        results["openvoice"] = run_openvoice_bench(speech_of(10.0), OpenVoiceBenchConfig(runs=config.runs))
     return results
 
 
@@ -193,6 +198,10 @@ def markdown(results: dict[str, Any]) -> str:
         lines += ["", f"Kokoro clone search: {search['steps']} steps in {search['seconds']} s "
                   f"(start {search['setup_s']} s, then ~{search['seconds_per_step']} s per step; the standard "
                   f"{search['standard_budget_s']:.0f} s budget fits ~{search['standard_steps_fit']})"]
+    if "openvoice" in results:
+        from voxclone.eval.bench_openvoice import openvoice_markdown
+
+        lines += ["", openvoice_markdown(results["openvoice"])]
     return "\n".join(lines)
 
 

@@ -19,6 +19,7 @@ from voxclone.convert.base import Converter, ConvertSettings, get_converter
 from voxclone.errors import InvalidSetting
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
+from voxclone.pipeline.source_tone import base_voice_features
 from voxclone.pipeline.voice import VoiceRef, resolve_profile
 from voxclone.text.languages import normalize_language
 from voxclone.text.split import split_text
@@ -196,11 +197,30 @@ class VoiceCloner:
             audio = (self.tts.synthesize(text, lang, voice_id, style) if table is None else
                      self.tts.synthesize(text, lang, style=style, style_table=table))  # type: ignore[call-arg]
         if self.converter is not None:
-            settings = ConvertSettings(strength=self.config.strength, pitch_shift=style.pitch,
+            keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)
+            settings = ConvertSettings(strength=self.config.strength,
+                                       pitch_shift=0.0 if keeps_pitch else style.pitch,
                                        energy=style.energy, f0_method="dio")
-            audio = self.converter.convert(audio, profile.features, settings, timer=timer)
+            source = self._source_features(voice_id, lang, timer)
+            audio = self.converter.convert(audio, profile.features, settings, source=source,
+                                           timer=timer)
         with timer.stage("post"):
             return self._post(audio, style)
+
+    def _source_features(self, voice_id: str, lang: str, timer: StageTimer):
+        """The base voice's own converter features, for converters that take them (cached)."""
+        if not getattr(self.converter, "source_from_base_voice", False):
+            return None
+        table = self._styles.get(voice_id)
+
+        def speak(text: str) -> Audio:
+            if table is None:
+                return self.tts.synthesize(text, lang, voice_id, Style())
+            return self.tts.synthesize(text, lang, style=Style(), style_table=table)  # type: ignore[call-arg]
+
+        with timer.stage("source"):
+            return base_voice_features(self.converter, self.tts.name, voice_id, lang, speak,
+                                       self.settings.cache_dir)
 
     def _post(self, audio: Audio, style: Style) -> Audio:
         if self.config.output_sample_rate:

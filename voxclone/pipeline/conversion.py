@@ -39,7 +39,7 @@ class VoiceConversionPipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig(), library: VoiceLibrary | None = None,
                  settings: Settings | None = None) -> None:
         if config.converter == "none":
-            raise EngineUnavailable("Voice conversion needs a converter: use 'world'.")
+            raise EngineUnavailable("Voice conversion needs a converter: use 'world' or 'openvoice-v2'.")
         self.config = config
         self.settings = settings or Settings()
         self.library = library or VoiceLibrary(self.settings)
@@ -93,6 +93,8 @@ class VoiceConversionPipeline:
         tone = Audio((0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), 16000)
         if voice is not None:
             self.convert(tone, voice)
+        elif hasattr(self.converter, "warmup"):
+            self.converter.warmup()
         else:
             self.converter.convert(tone, self.converter.features([tone]), ConvertSettings())
 
