@@ -6,9 +6,9 @@ from pathlib import Path
 
 import typer
 
-from voxclone.cli import serve as serve_cli
 from voxclone.cli import batch as batch_cli
 from voxclone.cli import openvoice as openvoice_cli
+from voxclone.cli import serve as serve_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
