@@ -18,6 +18,7 @@ from voxclone.audio.f0 import extract_f0
 from voxclone.audio.io import read_tags
 from voxclone.cli.main import app
 from voxclone.pipeline.cloner import PIECE_GAP_S
+from voxclone.tts import get_tts
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,7 +82,7 @@ def test_voices_list_when_empty(voxclone_home):
 
 def test_say_with_a_library_voice(warm_home, tmp_path):
     out = tmp_path / "out.wav"
-    result = ok("say", "Hello there, how are you?", "--voice", VOICE, "-o", out)
+    result = ok("say", "Hello there, how are you?", "--voice", VOICE, "--tts", "espeak", "-o", out)
     assert result.stdout.startswith(f"wrote {out} (") and "base voice en-" in result.stdout
     audio = load(out)
     assert audio.sample_rate == 22050 and 0.8 < audio.duration < 4.0
@@ -91,15 +92,30 @@ def test_say_with_a_library_voice(warm_home, tmp_path):
 
 def test_say_with_a_reference_file(warm_home, arctic_path, tmp_path):
     out = tmp_path / "ref.flac"
-    result = ok("say", "Hello there.", "--ref", arctic_path, "--base-voice", "en-us+m3", "-o", out)
+    result = ok("say", "Hello there.", "--ref", arctic_path, "--tts", "espeak", "--base-voice",
+                "en-us+m3", "-o", out)
     assert "base voice en-us+m3" in result.stdout
     assert load(out).duration > 0.3
     assert voice_names() == [VOICE]  # a one-off reference is not stored
 
 
+def test_say_uses_the_measured_default_pipeline_of_the_language(warm_home, tmp_path, monkeypatch):
+    from voxclone.pipeline import defaults
+
+    tts, converter = defaults.default_pipeline("en")
+    out = tmp_path / "default.wav"
+    result = ok("say", "Hello there.", "--voice", VOICE, "-o", out)
+    voices = {v.id for v in get_tts(tts).voices("en")}
+    assert result.stdout.split("base voice ")[1].split(",")[0] in voices
+    monkeypatch.setitem(defaults.MEASURED, "en", defaults.LanguageDefault("en", "espeak", "world"))
+    result = ok("say", "Hello there.", "--voice", VOICE, "-o", out)
+    assert "base voice en-" in result.stdout  # an espeak voice: the patched default was used
+
+
 def test_say_split_and_keep_pieces(warm_home, tmp_path):
     out = tmp_path / "split.wav"
-    ok("say", "One, two|Three, four|Five, six", "--voice", VOICE, "--split", "|", "--keep-pieces",
+    ok("say", "One, two|Three, four|Five, six", "--voice", VOICE, "--tts", "espeak", "--split", "|",
+       "--keep-pieces",
        "-o", out)
     pieces = sorted(tmp_path.glob("split-*.wav"))
     assert [p.name for p in pieces] == ["split-000.wav", "split-001.wav", "split-002.wav"]

@@ -27,6 +27,11 @@ def test_best_similarity_among_pipelines_within_the_wer_window() -> None:
     # Where no WER is measured, similarity decides alone.
     assert chosen["es"].pipeline == "kokoro:world" and chosen["es"].wer is None
     assert set(chosen) == {"en", "es"}
+    # A base engine speaking its own voice is a floor, not a cloning pipeline: never a default,
+    # and its WER does not set the window.
+    floor = choose_defaults([row("piper:none", 0.47, 0.30), row("espeak:world", 0.64, 0.72),
+                             row("kokoro:none", 0.62, 0.41), row("piper:world", 0.63, 0.48)])
+    assert floor["en"].pipeline == "piper:world"
     assert "| en | kokoro:world | 0.700 | 0.600 |" in defaults_table(chosen)
 
 

@@ -18,6 +18,9 @@ from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 WER_WINDOW = 0.10
 EMBEDDED = ("espeak", "world")
 """The engine that needs nothing but Debian/PyPI packages: the fallback for unmeasured languages."""
+CLONING_TTS = frozenset({"kokoro"})
+"""Base engines that clone on their own (Kokoro's style search). With converter ``none`` the
+others speak their own fixed voice: a floor, never a candidate default."""
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,20 @@ class LanguageDefault:
         return f"{self.tts}:{self.converter}"
 
 
-MEASURED: dict[str, LanguageDefault] = {}
-"""Defaults from the run in the README ("Defaults per language"); filled by measurement."""
+MEASURED: dict[str, LanguageDefault] = {
+    d.lang: d for d in (
+        # voxclone eval ../shared/eval-data --pipeline espeak:world --pipeline kokoro:none
+        #   --pipeline kokoro:world --pipeline piper:world --pipeline piper:none
+        #   --langs es,fr,zh,ja,ko --search-steps 30   (2026-11-25; 9 speakers; README)
+        LanguageDefault("en", "piper", "world", 0.628, 0.482),
+        LanguageDefault("es", "kokoro", "world", 0.663),
+        LanguageDefault("fr", "kokoro", "world", 0.652),
+        LanguageDefault("ja", "kokoro", "world", 0.662),
+        LanguageDefault("zh", "kokoro", "world", 0.645),
+        LanguageDefault("ko", "espeak", "world", 0.639),
+    )
+}
+"""Defaults from the run in the README ("Default pipeline per language")."""
 
 
 def default_pipeline(lang: str) -> tuple[str, str]:
@@ -54,6 +69,9 @@ def choose_defaults(rows: Iterable[dict[str, Any]]) -> dict[str, LanguageDefault
         if row.get("kind") != "tts" or row.get("similarity") is None:
             continue
         method, _, lang = str(row["method"]).partition("@")
+        tts, _, converter = method.partition(":")
+        if converter in ("", "none") and tts not in CLONING_TTS:
+            continue
         by_lang.setdefault(lang or "en", []).append({**row, "method": method})
     chosen = {}
     for lang, group in sorted(by_lang.items()):
