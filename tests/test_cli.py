@@ -173,3 +173,15 @@ def test_real_process_success(warm_home):
     proc = _subprocess(warm_home, "voices", "list")
     assert proc.returncode == 0 and proc.stdout.startswith(f"{VOICE}\t1 clip(s)")
     assert "Traceback" not in proc.stderr
+
+
+def test_ray_without_an_address_means_a_local_ray(monkeypatch):
+    from voxclone.cli import main
+
+    seen: list[list[str]] = []
+    monkeypatch.setattr(main, "app", lambda args, prog_name: seen.append(args))
+    main.run(["batch", "m.csv", "--ray", "--voice", "v", "--out", "o"])
+    main.run(["batch", "m.csv", "--voice", "v", "--out", "o", "--ray"])
+    main.run(["batch", "m.csv", "--ray", "ray://head:10001", "--voice", "v"])
+    assert seen[0][:4] == ["batch", "m.csv", "--ray", "local"] and seen[1][-2:] == ["--ray", "local"]
+    assert seen[2][2:4] == ["--ray", "ray://head:10001"]

@@ -17,8 +17,8 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
           mode: str = typer.Option(None, help="say or convert (default: from the manifest's columns)."),
           workers: int = typer.Option(None, min=1, help="Worker processes (default 1); on Ray, actors "
                                                           "(default: one per CPU of the cluster)."),
-          ray: str = typer.Option(None, "--ray", help="Run on Ray: 'local' (start Ray here), 'auto' "
-                                                      "or ray://host:10001."),
+          ray: str = typer.Option(None, "--ray", help="Run on Ray: 'local' (start Ray here; also "
+                                                      "--ray alone), 'auto' or ray://host:10001."),
           converter: str = typer.Option("world", "--engine", "--converter", help="Tone-colour converter."),
           tts: str = typer.Option("espeak", help="Base TTS engine (say)."),
           lang: str = typer.Option("en", help="Language of the texts (say)."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -237,5 +238,16 @@ app.command("serve")(serve_cli.serve)
 app.command("info")(serve_cli.info)
 
 
+def run(argv: list[str] | None = None) -> None:
+    """Console entry point. ``--ray`` with no address (last, or before another option) means a
+    Ray started here, as ``--ray local``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(args):
+        if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            args.insert(i + 1, "local")
+            break
+    app(args=args, prog_name="voxclone")
+
+
 if __name__ == "__main__":
-    app()
+    run()
