@@ -139,7 +139,10 @@ def test_cli_sigint_then_resume(warm_home, tmp_path):
     src, out = say_manifest(tmp_path, N), tmp_path / "out"
     cmd = [sys.executable, "-m", "voxclone.cli.main", "batch", str(src), "--voice", VOICE, "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The child gets Ctrl-C's default action even where this test process ignores SIGINT (a
+    # library loaded by an earlier test may do so, and children inherit an ignored signal).
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(list(out.glob("u*.wav"))) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
