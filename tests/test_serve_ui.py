@@ -94,8 +94,23 @@ def test_upload_generate_history_metadata(page, arctic_path: Path):
     expect(page.locator("#gen-text textarea")).to_have_value(TEXT)
 
     _tab(page, "Settings")
-    page.locator("#set-volume input[type=number]").fill("-25")
-    page.locator("#set-volume input[type=number]").press("Enter")
+    _set_number(page, "#set-volume", "-25")
     page.locator("#set-save").click()
     expect(page.locator("#set-status")).to_contain_text("-25 dBFS")
     assert page.service.runtime.volume_db == -25.0
+
+
+def _set_number(page, elem_id: str, value: str, attempts: int = 5) -> None:
+    """Type ``value`` into a slider's number box until the slider shows it: the tab's first
+    render may still overwrite a value typed too early."""
+    from playwright.sync_api import expect
+
+    for attempt in range(attempts):
+        page.locator(f"{elem_id} input[type=number]").fill(value)
+        page.locator(f"{elem_id} input[type=number]").press("Tab")  # the slider takes it on blur
+        try:
+            expect(page.locator(f"{elem_id} input[type=range]")).to_have_value(value, timeout=2000)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
