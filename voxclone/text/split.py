@@ -18,9 +18,7 @@ def clean_text(text: str) -> str:
     """Unicode-normalise, drop control characters, collapse whitespace; TextError if empty or too long."""
     if not isinstance(text, str):
         raise TextError("Text must be a string.")
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = re.sub(r"[ \t]+", " ", text).strip()
+    text = re.sub(r"[ \t]+", " ", _normalize(text)).strip()
     if not text:
         raise TextError("Text is empty: give something to say.")
     if len(text) > MAX_TEXT_CHARS:
@@ -38,11 +36,11 @@ def split_text(text: str, delimiter: str | None = None, max_chars: int = MAX_PIE
     """
     cleaned = clean_text(text)
     if delimiter:  # cut before whitespace is collapsed: the delimiter may be a tab
-        raw = unicodedata.normalize("NFC", text).split(_unescape(delimiter))
+        raw = _normalize(text).split(_unescape(delimiter))
     else:
         raw = _SENTENCE_END.split(cleaned.replace("\n", " "))
     pieces: list[str] = []
-    for piece in (_collapse(p) for p in raw):
+    for piece in (re.sub(r"\s+", " ", p).strip() for p in raw):
         if any(ch.isalnum() for ch in piece):  # a piece of only punctuation has nothing to say
             pieces.extend(_cut_long(piece, max_chars))
     if not pieces:
@@ -51,10 +49,10 @@ def split_text(text: str, delimiter: str | None = None, max_chars: int = MAX_PIE
     return pieces
 
 
-def _collapse(piece: str) -> str:
-    """Control characters and runs of whitespace become one space."""
-    piece = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in piece)
-    return re.sub(r"\s+", " ", piece).strip()
+def _normalize(text: str) -> str:
+    """NFC, with every control character but newline and tab turned into a space."""
+    text = unicodedata.normalize("NFC", text)
+    return "".join(ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else " " for ch in text)
 
 
 def _unescape(delimiter: str) -> str:
