@@ -153,9 +153,11 @@ class VoiceCloner:
         n = max(1, min(candidates, self.config.base_voice_pool, len(ranked)))
         return [r.voice for r in ranked[:n]]
 
-    def kokoro_style(self, voice: VoiceRef, progress: bool = False) -> np.ndarray:
-        """The Kokoro style table (510, 1, 256) found for ``voice`` (searched once, then cached)."""
-        return self._styles[self._kokoro_style(voice, progress)]
+    def kokoro_style(self, voice: VoiceRef, progress: bool = False) -> tuple[str, np.ndarray]:
+        """The Kokoro style found for ``voice`` (searched once, then cached): its id, to pass as
+        ``base_voice``, and its table (510, 1, 256)."""
+        style_id = self._kokoro_style(voice, progress)
+        return style_id, self._styles[style_id]
 
     def add_style(self, table: np.ndarray) -> str:
         """Register a Kokoro style table (510, 1, 256); returns the id to pass as ``base_voice``."""
@@ -193,9 +195,7 @@ class VoiceCloner:
                      profile: VoiceProfile, timer: StageTimer | None) -> Audio:
         timer = timer or StageTimer()
         with timer.stage("tts"):
-            table = self._styles.get(voice_id)
-            audio = (self.tts.synthesize(text, lang, voice_id, style) if table is None else
-                     self.tts.synthesize(text, lang, style=style, style_table=table))  # type: ignore[call-arg]
+            audio = self._base_speech(text, lang, voice_id, style)
         if self.converter is not None:
             keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)
             settings = ConvertSettings(strength=self.config.strength,
@@ -211,16 +211,19 @@ class VoiceCloner:
         """The base voice's own converter features, for converters that take them (cached)."""
         if not getattr(self.converter, "source_from_base_voice", False):
             return None
-        table = self._styles.get(voice_id)
-
         def speak(text: str) -> Audio:
-            if table is None:
-                return self.tts.synthesize(text, lang, voice_id, Style())
-            return self.tts.synthesize(text, lang, style=Style(), style_table=table)  # type: ignore[call-arg]
+            return self._base_speech(text, lang, voice_id, Style())
 
         with timer.stage("source"):
             return base_voice_features(self.converter, self.tts.name, voice_id, lang, speak,
                                        self.settings.cache_dir)
+
+    def _base_speech(self, text: str, lang: str, voice_id: str, style: Style) -> Audio:
+        """The base TTS speaking ``text`` with a voice, or with a registered Kokoro style."""
+        table = self._styles.get(voice_id)
+        if table is None:
+            return self.tts.synthesize(text, lang, voice_id, style)
+        return self.tts.synthesize(text, lang, style=style, style_table=table)  # type: ignore[call-arg]
 
     def _post(self, audio: Audio, style: Style) -> Audio:
         if self.config.output_sample_rate:

@@ -7,7 +7,8 @@ from typing import Any
 
 from voxclone.errors import InvalidSetting
 
-EFFORTS = ("fast", "standard", "high")
+EFFORT = {"fast": 0.35, "standard": 1.0, "high": 3.0}
+"""Named efforts of the Kokoro style search, as multipliers of its standard time budget."""
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
             raise InvalidSetting(f"strength={self.strength} is out of range: use 0..1.")
-        if isinstance(self.effort, str) and self.effort not in EFFORTS:
+        if isinstance(self.effort, str) and self.effort not in EFFORT:
             try:
                 object.__setattr__(self, "effort", float(self.effort))
             except ValueError:
-                raise InvalidSetting(f"effort={self.effort!r}: use {', '.join(EFFORTS)} or a "
+                raise InvalidSetting(f"effort={self.effort!r}: use {', '.join(EFFORT)} or a "
                                      "number (a multiple of the standard time).") from None
         if not isinstance(self.effort, str) and not 0.05 <= float(self.effort) <= 20.0:
             raise InvalidSetting(f"effort={self.effort} is out of range: use 0.05..20.")

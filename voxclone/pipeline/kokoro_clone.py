@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from voxclone.audio.types import Audio
 from voxclone.errors import InvalidSetting
+from voxclone.pipeline.config import EFFORT
 from voxclone.pipeline.style_search import (OnePlusOne, StyleObjective, Trial, split_holdout,
                                             start_voice, style_scale)
 from voxclone.tts.kokoro import KokoroTTS
@@ -35,7 +36,6 @@ DEFAULT_TEXTS = (
     "The boy was there at dawn.",
     "Four hours of steady work.",
 )
-EFFORT = {"fast": 0.35, "standard": 1.0, "high": 3.0}
 PARTS = {"decoder": slice(0, 128), "all": slice(0, 256)}
 
 

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from voxclone.config import Settings
 from voxclone.errors import BatchError, InvalidSetting
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
@@ -65,8 +63,8 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
     base, style = options.base_voice, None
     if base is None and options.pipeline.tts == "kokoro":
         # The style search runs once here (or comes from the cache); workers get the table.
-        table = cloner.kokoro_style(voice, progress=True)
-        base, style = cloner.add_style(table), table.astype(np.float32).tobytes()
+        base, table = cloner.kokoro_style(voice, progress=True)
+        style = table.tobytes()  # float32, as add_style keeps it
     elif base is None:
         base = rank_base_voices(cloner.tts, cloner.converter, profile, lang, settings.cache_dir,
                                 options.pipeline.base_voice_pool)[0].voice
