@@ -211,7 +211,7 @@ def test_kokoro_style_is_searched_once_by_the_driver_and_shipped(warm_home, tmp_
     base = KokoroTTS().style_table("jf_alpha")
     calls: list[int] = []
 
-    def search(clips, config, tts, progress):  # stands in for the (slow) search: a known table
+    def search(clips, config, tts, progress, cache_dir=None):  # stands in for the (slow) search: a known table
         calls.append(len(clips))
         return StyleSearchResult(base * 1.05, "jf_alpha", 0.5, 0.6, 0.5, 0.55, None, None, 1, 0.1)
 

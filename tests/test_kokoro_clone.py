@@ -64,7 +64,7 @@ class _FakeTTS:
 
 
 def _fake_search(calls: list[int]):
-    def search(clips, config, tts, progress):
+    def search(clips, config, tts, progress, cache_dir=None):
         calls.append(len(clips))
         table = np.full((510, 1, 256), len(calls), np.float32)
         return StyleSearchResult(table, "jf_alpha", 0.5, 0.6, 0.5, 0.55, 0.4, 0.4, 3, 1.0)
@@ -95,14 +95,50 @@ def test_cached_style_hits_then_recomputes_when_clips_change(
 
 
 @pytest.mark.slow
-def test_search_is_deterministic_for_a_seed(kokoro: KokoroTTS, arctic: Audio, warm_encoder) -> None:
+def test_search_is_deterministic_for_a_seed(kokoro: KokoroTTS, arctic: Audio, warm_encoder,
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = search_style([arctic], TINY, kokoro)
-    second = search_style([arctic], TINY, kokoro)
+    second = search_style([arctic], TINY, kokoro, cache_dir=tmp_path)  # keeps the bundled scores
     assert first.table.shape == (510, 1, 256) and first.table.dtype == np.float32
     assert first.steps == second.steps == 3
     assert np.array_equal(first.table, second.table) and first.start == second.start
     assert first.meta() | {"seconds": 0} == second.meta() | {"seconds": 0}
     assert first.wer_start is not None and first.wer_end is not None
+    assert len(list(tmp_path.glob("bundled-*.npz"))) == 1
+    spoken: list[np.ndarray] = []
+    synthesize = kokoro.synthesize_tokens
+
+    def spy(tokens, style, *args, **kwargs):
+        spoken.append(style)
+        return synthesize(tokens, style, *args, **kwargs)
+
+    monkeypatch.setattr(kokoro, "synthesize_tokens", spy)
+    third = search_style([arctic], TINY, kokoro, cache_dir=tmp_path)  # reads them
+    assert first.meta() | {"seconds": 0} == third.meta() | {"seconds": 0}
+    assert np.array_equal(first.table, third.table)
+    bundled = [kokoro.style_table(name) for name in kokoro.voice_tables()]
+    assert not any(np.array_equal(s, b) for s in spoken for b in bundled)
+
+
+def test_wer_guard_allows_one_word_of_slack() -> None:
+    from voxclone.pipeline.kokoro_clone import _intelligible
+    from voxclone.pipeline.style_search import Trial
+
+    class Objective:
+        words = 17
+
+        def wer(self, trial: Trial) -> float | None:
+            return trial.wer
+
+    config = StyleSearchConfig()
+    start = 1 / 17
+
+    def ok(errors: int) -> bool:
+        return _intelligible(Objective(), Trial([], 0.0, 0.0, errors / 17), start, config)
+
+    assert ok(0) and ok(1) and ok(2) and not ok(3)
+    strict = StyleSearchConfig(wer_slack_words=0)
+    assert not _intelligible(Objective(), Trial([], 0.0, 0.0, 2 / 17), start, strict)
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from voxclone.tts.kokoro import KokoroTTS
 
 log = logging.getLogger(__name__)
 
-SEARCH_VERSION = 3
+SEARCH_VERSION = 4
 """Bumped whenever the search changes what it finds; cached styles are then recomputed."""
 DEFAULT_TEXTS = (
     "The juice of lemons is fine.",
@@ -55,7 +56,10 @@ class StyleSearchConfig:
         2-core machine; on a busy one the budget stops first).
     patience: stop after this many accepted steps without a gain on the held-out clip.
     wer_guard: reject candidates whose WER on ``texts`` is worse than the start's.
-    wer_margin: WER a candidate may lose against the start before it is rejected.
+    wer_slack_words: word errors over all ``texts`` a candidate may make beyond the start's
+        before it is rejected. Pocketsphinx on a few short texts counts in steps of one word
+        (1/17 of the default texts): with no slack, a start that happens to score one or two
+        errors rejects nearly every candidate and the search never moves.
     wer_probes: styles a tiny step (0.02 spreads) from the start whose WER is averaged with the
         start's: pocketsphinx on short texts swings by several words between styles that sound
         alike, so a single measurement of the start is luck.
@@ -71,7 +75,7 @@ class StyleSearchConfig:
     max_steps: int = 30
     patience: int = 12
     wer_guard: bool = True
-    wer_margin: float = 0.0
+    wer_slack_words: int = 1
     wer_probes: int = 2
 
     def __post_init__(self) -> None:
@@ -137,14 +141,16 @@ class StyleSearchResult:
 
 
 def search_style(clips: list[Audio], config: StyleSearchConfig = StyleSearchConfig(),
-                 tts: KokoroTTS | None = None, progress: bool = False) -> StyleSearchResult:
+                 tts: KokoroTTS | None = None, progress: bool = False,
+                 cache_dir: Path | None = None) -> StyleSearchResult:
     """Search a Kokoro style table whose speech sounds like the speaker of ``clips``.
 
     Time-bounded by ``config.budget_s * effort``; deterministic for ``config.seed`` when the step
-    cap (not the clock) ends it. ``progress`` shows a bar on a terminal.
+    cap (not the clock) ends it. ``progress`` shows a bar on a terminal. ``cache_dir`` keeps the
+    bundled voices' scores (the same for every speaker) so later searches start at once.
     """
     with _single_torch_thread():
-        return _search(list(clips), config, tts or KokoroTTS(), progress)
+        return _search(list(clips), config, tts or KokoroTTS(), progress, cache_dir)
 
 
 @contextmanager
@@ -162,12 +168,12 @@ def _single_torch_thread() -> Iterator[None]:
 
 
 def _search(clips: list[Audio], config: StyleSearchConfig, tts: KokoroTTS,
-            progress: bool) -> StyleSearchResult:
+            progress: bool, cache_dir: Path | None) -> StyleSearchResult:
     began = time.perf_counter()
     deadline = began + config.budget_s * config.factor
     enrol, holdout = split_holdout(clips)
     objective = StyleObjective(tts, config.texts, config.lang, enrol, holdout)
-    start, first = start_voice(tts, objective)
+    start, first = start_voice(tts, objective, cache_dir)
     scale = np.zeros(256, np.float32)
     scale[PARTS[config.part]] = style_scale(tts)[PARTS[config.part]]
     search = OnePlusOne(tts.style_table(start), scale, first, config.step_size, config.seed)
@@ -211,4 +217,4 @@ def _intelligible(objective: StyleObjective, trial: Trial, wer_start: float | No
     if wer_start is None:
         return True
     wer = objective.wer(trial)
-    return wer is None or wer <= wer_start + config.wer_margin
+    return wer is None or wer <= wer_start + config.wer_slack_words / objective.words + 1e-9

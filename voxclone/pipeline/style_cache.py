@@ -90,6 +90,6 @@ def cached_style(library: VoiceLibrary, name: str, config: StyleSearchConfig = S
 
 def _search_and_save(path: Path, clips: list[Audio], config: StyleSearchConfig, tts: KokoroTTS,
                      progress: bool) -> StyleSearchResult:
-    result = search_style(clips, config, tts, progress)
+    result = search_style(clips, config, tts, progress, cache_dir=path.parent)
     save_style(path, result)
     return result

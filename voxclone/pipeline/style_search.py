@@ -3,8 +3,13 @@ evolution strategy. :mod:`voxclone.pipeline.kokoro_clone` puts them together."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +18,7 @@ from voxclone.audio.types import Audio
 from voxclone.errors import ReferenceTooShort
 from voxclone.tts.kokoro import SAMPLE_RATE, KokoroTTS
 
+log = logging.getLogger(__name__)
 MIN_HOLDOUT_S = 1.5
 """A single clip is cut for a held-out part only when both parts are at least this long."""
 
@@ -63,15 +69,25 @@ class StyleObjective:
         audio = [Audio(self.tts.synthesize_tokens(t, table), SAMPLE_RATE) for t in self.tokens]
         if not all(np.isfinite(a.samples).all() for a in audio):  # a style far off the voices
             return Trial(audio, -1.0, -1.0, 1.0)
-        embs = [self.encoder.embed(a) for a in audio]
-        return Trial(audio, float(np.mean([cosine(e, self.target) for e in embs])),
-                     float(np.mean([cosine(e, self.holdout) for e in embs])))
+        return self.score(audio, np.stack([self.encoder.embed(a) for a in audio]))
+
+    def score(self, audio: list[Audio], embeddings: np.ndarray, wer: float | None = None) -> Trial:
+        """The trial of speech whose per-text embeddings (n_texts, dim) are known."""
+        return Trial(audio, float(np.mean([cosine(e, self.target) for e in embeddings])),
+                     float(np.mean([cosine(e, self.holdout) for e in embeddings])), wer)
+
+    @property
+    def words(self) -> int:
+        """Words in the search texts (what WER is counted over)."""
+        return sum(len(t.split()) for t in self.texts)
 
     def wer(self, trial: Trial) -> float | None:
         """Pocketsphinx WER of the trial over all texts (word errors / words); None unless English."""
         if self.lang != "en":
             return None
         if trial.wer is None:
+            if not trial.audio:
+                raise ValueError("A trial without audio needs its WER given.")
             from voxclone.eval.wer import word_error_rate  # the ASR lives with the metrics
 
             words = [len(t.split()) for t in self.texts]
@@ -80,11 +96,59 @@ class StyleObjective:
         return trial.wer
 
 
-def start_voice(tts: KokoroTTS, objective: StyleObjective) -> tuple[str | dict[str, float], Trial]:
+def bundled_trials(tts: KokoroTTS, objective: StyleObjective,
+                   cache_dir: Path | None = None) -> dict[str, Trial]:
+    """Every bundled voice spoken on the search texts and scored against the speaker.
+
+    The speech of a bundled voice does not depend on the speaker, so with ``cache_dir`` its
+    embeddings and WER are kept there and later searches only score them (their trials then carry
+    no audio).
+    """
+    tables = tts.voice_tables()
+    path = None if cache_dir is None else cache_dir / f"bundled-{_bundled_key(tts, objective)}.npz"
+    stored = _load_bundled(path, sorted(tables)) if path is not None else None
+    if stored is not None:
+        return {name: objective.score([], embs, wer) for name, (embs, wer) in stored.items()}
+    trials = {name: objective(tts.style_table(name)) for name in sorted(tables)}
+    if path is not None:
+        _save_bundled(path, {name: (np.stack([objective.encoder.embed(a) for a in t.audio]),
+                                    objective.wer(t)) for name, t in trials.items()})
+    return trials
+
+
+def _bundled_key(tts: KokoroTTS, objective: StyleObjective) -> str:
+    digest = hashlib.sha256(json.dumps([1, objective.texts, objective.lang,
+                                        tts.model_path().name]).encode())
+    for name, table in sorted(tts.voice_tables().items()):
+        digest.update(name.encode() + np.ascontiguousarray(table, np.float32).tobytes())
+    return digest.hexdigest()[:24]
+
+
+def _load_bundled(path: Path, names: list[str]) -> dict[str, tuple[np.ndarray, float | None]] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as npz:
+            wers = json.loads(str(npz["wers"]))
+            return {name: (np.asarray(npz[f"emb_{name}"], np.float32), wers[name]) for name in names}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable bundled-voice cache %s (%s)", path, exc)
+        return None
+
+
+def _save_bundled(path: Path, data: dict[str, tuple[np.ndarray, float | None]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, wers=np.array(json.dumps({n: w for n, (_, w) in data.items()})),
+             **{f"emb_{n}": e for n, (e, _) in data.items()})
+    os.replace(tmp, path)
+
+
+def start_voice(tts: KokoroTTS, objective: StyleObjective,
+                cache_dir: Path | None = None) -> tuple[str | dict[str, float], Trial]:
     """The bundled voice, or the 50/50 blend of the best two, closest to the enrolment."""
-    names = sorted(tts.voice_tables())
-    trials: dict[str, Trial] = {name: objective(tts.style_table(name)) for name in names}
-    ranked = sorted(names, key=lambda n: -trials[n].enrol)
+    trials = bundled_trials(tts, objective, cache_dir)
+    ranked = sorted(trials, key=lambda n: -trials[n].enrol)
     best: str | dict[str, float] = ranked[0]
     trial = trials[ranked[0]]
     if len(ranked) > 1:
