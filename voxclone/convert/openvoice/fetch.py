@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from voxclone.config import Settings
+from voxclone.hub import download_files
 
 REPO = "myshell-ai/OpenVoiceV2"
 FILES = ("converter/config.json", "converter/checkpoint.pth")
@@ -18,8 +19,6 @@ def model_dir(settings: Settings | None = None) -> Path:
 
 def fetch_openvoice(revision: str = "main") -> Path:
     """Download the converter's config.json and checkpoint.pth (all or none); returns the folder."""
-    from voxclone.tts.fetch import _download
-
     dest = model_dir()
-    _download(REPO, {name: dest / Path(name).name for name in FILES}, revision)
+    download_files(REPO, {name: dest / Path(name).name for name in FILES}, revision)
     return dest
