@@ -178,3 +178,38 @@ def test_cloner_speaks_with_the_searched_style(kokoro: KokoroTTS, warm_home: Pat
     assert all(t is not None and t[0, 0, 0] == 1 for t in tables)
     cloner.say("Hello again.", "arctic")
     assert calls == [1]  # the style comes from the cache now
+
+
+def test_screening_finishes_only_candidates_that_win_their_first_text() -> None:
+    from voxclone.pipeline.kokoro_clone import _screened
+    from voxclone.pipeline.style_search import OnePlusOne, Trial
+
+    class Objective:
+        """Scores a table by its first value on text 0 and by 0.5 on the others."""
+
+        tokens = [[1], [2], [3]]
+
+        def __init__(self) -> None:
+            self.spoken: list[int] = []
+
+        def speak(self, table: np.ndarray, i: int) -> tuple[Audio, np.ndarray]:
+            self.spoken.append(i)
+            return _noise(0.1), np.array([float(table.flat[0]) if i == 0 else 0.5])
+
+        def enrol_cosine(self, embedding: np.ndarray) -> float:
+            return float(embedding[0])
+
+        def __call__(self, table: np.ndarray, known: dict) -> Trial:
+            parts = [known.get(i) or self.speak(table, i) for i in range(3)]
+            per_text = tuple(float(e[0]) for _, e in parts)
+            return Trial([a for a, _ in parts], float(np.mean(per_text)), 0.0, None, per_text)
+
+    current = Trial([], 0.5, 0.5, None, (0.5, 0.5, 0.5))
+    search = OnePlusOne(np.zeros((510, 1, 256), np.float32), np.ones(256, np.float32), current,
+                        1.0, seed=0)
+    objective = Objective()
+    assert _screened(objective, search, np.full((510, 1, 256), 0.4, np.float32)) is None
+    assert objective.spoken == [0]  # lost on text 0: the other texts are never spoken
+    trial = _screened(objective, search, np.full((510, 1, 256), 0.8, np.float32))
+    assert objective.spoken == [0, 0, 1, 2] and trial is not None
+    assert trial.per_text == pytest.approx((0.8, 0.5, 0.5)) and trial.enrol == pytest.approx(0.6)

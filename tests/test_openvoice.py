@@ -177,17 +177,41 @@ def test_resamples_input_and_checks_tones(tiny: OpenVoiceConverter, speech: Audi
         tiny.convert(speech, g, g, tau=-1.0)
 
 
-@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("backend", ["onnxruntime", "onnxruntime-int8", "openvino"])
 def test_backends_match_torch(tiny_dir: Path, tiny: OpenVoiceConverter, speech: Audio,
                               other_speech: Audio, backend: str) -> None:
-    pytest.importorskip(backend)
+    pytest.importorskip(backend.split("-")[0])
     other = OpenVoiceConverter.from_pretrained(tiny_dir, backend=backend)
+    assert other.backend.name == backend
     for clip in (speech, other_speech):
         assert pcc(other.extract_tone_color(clip, False), tiny.extract_tone_color(clip, False)) > 0.999
     src, tgt = tiny.extract_tone_color(speech, False), tiny.extract_tone_color(other_speech, False)
     ref = tiny.convert(speech, src, tgt, tau=0.0).samples
-    assert pcc(other.convert(speech, src, tgt, tau=0.0).samples, ref) >= 0.999
+    out = other.convert(speech, src, tgt, tau=0.0).samples
+    assert pcc(out, ref) >= 0.999
     assert (tiny_dir / "onnx" / "converter.onnx").is_file()
+
+
+def test_int8_graph_keeps_the_last_stage_float_and_is_made_once(tiny_dir: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    import onnx
+
+    from voxclone.convert.openvoice.quantize import CONVERTER_INT8_FILE
+
+    OpenVoiceConverter.from_pretrained(tiny_dir, backend="onnxruntime-int8")
+    path = tiny_dir / "onnx" / CONVERTER_INT8_FILE
+    made = path.stat().st_mtime_ns
+    graph = onnx.load(str(path)).graph
+    producer = {o: n.op_type for n in graph.node for o in n.output}
+    convs = {n.name: n for n in graph.node if n.op_type in ("Conv", "ConvTranspose")}
+    int8 = {name for name, n in convs.items() if producer.get(n.input[1]) == "DequantizeLinear"}
+    last = len(tiny_config().model.upsample_rates) - 1
+    assert any(name.startswith("/dec/resblocks.0/") for name in int8)
+    assert any(name.startswith("/flow/") for name in int8)
+    kept = [name for name in convs if name.startswith((f"/dec/ups.{last}/", "/dec/conv_post/"))]
+    assert kept and not int8 & set(kept)
+    OpenVoiceConverter.from_pretrained(tiny_dir, backend="onnxruntime-int8")
+    assert path.stat().st_mtime_ns == made  # quantized once per checkpoint
 
 
 def _install_tiny(tiny_dir: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -274,7 +298,9 @@ def test_bench_compares_backends(speech: Audio) -> None:
     rows = {r["backend"]: r for r in res["backends"]}
     assert rows["torch"]["speedup_vs_torch"] == 1.0 and res["input_s"] == 2.0
     assert all(r["rtf"] > 0 for r in rows.values())
-    assert all(rows[n]["pcc_vs_torch"] >= 0.999 for n in ("onnxruntime", "openvino") if n in rows)
+    assert all(rows[n]["pcc_vs_torch"] >= 0.999 for n in ("onnxruntime", "onnxruntime-int8",
+                                                           "openvino") if n in rows)
+    assert "onnxruntime-int8" in rows
     assert rows.get("openvino-bf16", {"pcc_vs_torch": 1.0})["pcc_vs_torch"] >= 0.99  # bfloat16
     assert "| onnxruntime |" in openvoice_markdown(res)
 

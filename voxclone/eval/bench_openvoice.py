@@ -24,13 +24,15 @@ from voxclone.convert.openvoice.config import OpenVoiceConfig
 @dataclass(frozen=True)
 class OpenVoiceBenchConfig:
     """seconds: input length; runs: timed rounds (median); threads: per backend;
-    backends: names, ``openvino-bf16`` being OpenVINO with bfloat16 inference; model: the
+    backends: names, ``openvino-bf16`` being OpenVINO with bfloat16 inference and
+    ``onnxruntime-int8`` ONNX Runtime with int8 convolutions; model: the
     network's config (default: the released V2 converter's)."""
 
     seconds: float = 10.0
     runs: int = 3
     threads: int = 2
-    backends: tuple[str, ...] = ("torch", "onnxruntime", "openvino", "openvino-bf16")
+    backends: tuple[str, ...] = ("torch", "onnxruntime", "onnxruntime-int8", "openvino",
+                                 "openvino-bf16")
     model: OpenVoiceConfig = field(default_factory=OpenVoiceConfig)
 
 

@@ -45,13 +45,15 @@ class Trial:
     """One style spoken on the search texts.
 
     audio: one Audio per text (24 kHz); enrol / holdout: mean cosine of their embeddings to the
-    enrolment embedding / the held-out clip's; wer: filled in when measured.
+    enrolment embedding / the held-out clip's; wer: filled in when measured; per_text: the
+    enrolment cosine of each text's speech.
     """
 
     audio: list[Audio]
     enrol: float
     holdout: float
     wer: float | None = None
+    per_text: tuple[float, ...] = ()
 
 
 class StyleObjective:
@@ -65,16 +67,31 @@ class StyleObjective:
         self.target = self.encoder.embed_many(list(enrol))
         self.holdout = self.encoder.embed(holdout)
 
-    def __call__(self, table: np.ndarray) -> Trial:
-        audio = [Audio(self.tts.synthesize_tokens(t, table), SAMPLE_RATE) for t in self.tokens]
-        if not all(np.isfinite(a.samples).all() for a in audio):  # a style far off the voices
-            return Trial(audio, -1.0, -1.0, 1.0)
-        return self.score(audio, np.stack([self.encoder.embed(a) for a in audio]))
+    def __call__(self, table: np.ndarray,
+                 known: dict[int, tuple[Audio, np.ndarray | None]] | None = None) -> Trial:
+        """The style spoken on every text (``known``: texts already spoken, by index)."""
+        parts = [(known or {}).get(i) or self.speak(table, i) for i in range(len(self.tokens))]
+        audio = [a for a, _ in parts]
+        if any(e is None for _, e in parts):  # a style far off the voices
+            return Trial(audio, -1.0, -1.0, 1.0, (-1.0,) * len(parts))
+        return self.score(audio, np.stack([e for _, e in parts]))  # type: ignore[misc]
+
+    def speak(self, table: np.ndarray, i: int) -> tuple[Audio, np.ndarray | None]:
+        """Text ``i`` spoken with the style and its embedding (None when the speech is not finite)."""
+        audio = Audio(self.tts.synthesize_tokens(self.tokens[i], table), SAMPLE_RATE)
+        if not np.isfinite(audio.samples).all():
+            return audio, None
+        return audio, self.encoder.embed(audio)
 
     def score(self, audio: list[Audio], embeddings: np.ndarray, wer: float | None = None) -> Trial:
         """The trial of speech whose per-text embeddings (n_texts, dim) are known."""
-        return Trial(audio, float(np.mean([cosine(e, self.target) for e in embeddings])),
-                     float(np.mean([cosine(e, self.holdout) for e in embeddings])), wer)
+        per_text = tuple(cosine(e, self.target) for e in embeddings)
+        return Trial(audio, float(np.mean(per_text)),
+                     float(np.mean([cosine(e, self.holdout) for e in embeddings])), wer, per_text)
+
+    def enrol_cosine(self, embedding: np.ndarray | None) -> float:
+        """Cosine of one text's embedding to the enrolment (-1 for speech that was not finite)."""
+        return -1.0 if embedding is None else cosine(embedding, self.target)
 
     @property
     def words(self) -> int:
@@ -169,9 +186,9 @@ class OnePlusOne:
     """(1+1) evolution strategy with the 1/5 success rule on one 256-value offset added to every
     row of ``base`` (510, 1, 256), searched in units of ``scale`` (256,).
 
-    The step size stays within [step_size / 2, 2 * step_size]: below that, Kokoro's speech (int8
-    model, whole-frame durations) changes by jumps that the encoder scores as noise, and a search
-    there only fits that noise.
+    The step size stays within [step_size / 2, 2 * step_size]: much smaller steps change Kokoro's
+    speech (int8 model, whole-frame durations) by jumps that the encoder scores as noise, and a
+    search there only fits that noise.
 
     ``best`` is the accepted style that scored highest on the held-out clip; ``stale`` counts the
     accepted steps since it last improved.
@@ -192,11 +209,11 @@ class OnePlusOne:
         self._candidate = self.x + self.sigma * self.rng.standard_normal(self.x.shape)
         return (self.base + (self._candidate * self.scale)[None, None, :]).astype(np.float32)
 
-    def update(self, table: np.ndarray, trial: Trial, accepted: bool) -> None:
+    def update(self, table: np.ndarray, trial: Trial | None, accepted: bool) -> None:
         """Move to the last proposal if ``accepted``; adapt the step size either way."""
         self.steps += 1
         self.sigma = float(np.clip(self.sigma * np.exp(0.8 if accepted else -0.2), *self.bounds))
-        if not accepted:
+        if not accepted or trial is None:
             return
         self.x, self.current = self._candidate, trial
         if trial.holdout > self.best.holdout:

@@ -18,7 +18,7 @@ from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE
 from voxclone.convert.openvoice.model import SynthesizerTrn
 from voxclone.errors import EngineUnavailable, InvalidSetting
 
-BACKENDS = ("torch", "onnxruntime", "openvino")
+BACKENDS = ("torch", "onnxruntime", "onnxruntime-int8", "openvino")
 
 
 class Backend(Protocol):
@@ -75,11 +75,16 @@ def _feeds(spec, g_src, g_tgt, noise) -> dict[str, np.ndarray]:
 
 
 class OnnxRuntimeBackend:
-    """ONNX Runtime (CPU execution provider, all graph optimisations, threads that sleep when idle)."""
+    """ONNX Runtime (CPU execution provider, all graph optimisations, threads that sleep when idle).
+
+    ``converter_file``: the conversion graph to run, e.g. the int8 one of
+    :mod:`voxclone.convert.openvoice.quantize` (the reference encoder stays float32).
+    """
 
     name = "onnxruntime"
 
-    def __init__(self, onnx_dir: Path, num_threads: int | None = None) -> None:
+    def __init__(self, onnx_dir: Path, num_threads: int | None = None,
+                 converter_file: str = CONVERTER_FILE) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -93,7 +98,9 @@ class OnnxRuntimeBackend:
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         make = lambda f: ort.InferenceSession(str(Path(onnx_dir) / f), opts,  # noqa: E731
                                               providers=["CPUExecutionProvider"])
-        self._ref, self._conv = make(REF_ENC_FILE), make(CONVERTER_FILE)
+        self._ref, self._conv = make(REF_ENC_FILE), make(converter_file)
+        if converter_file != CONVERTER_FILE:
+            self.name = f"onnxruntime-{Path(converter_file).stem.rsplit('-', 1)[-1]}"
 
     def tone(self, frames: np.ndarray) -> np.ndarray:
         return self._ref.run(None, {"spec": frames[None]})[0][0]

@@ -16,6 +16,7 @@ from voxclone.convert.openvoice.config import OpenVoiceConfig
 from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, export_onnx
 from voxclone.convert.openvoice.spectrogram import frames_of, linear_spectrogram, n_frames, pad_signal
 from voxclone.convert.openvoice.speech import speech_pieces
+from voxclone.convert.openvoice.quantize import ensure_int8
 from voxclone.errors import InvalidSetting, SilentReference
 
 ONNX_SUBDIR = "onnx"
@@ -44,8 +45,10 @@ class OpenVoiceConverter:
                         num_threads: int | None = None, precision: str = "f32",
                         **options: float) -> "OpenVoiceConverter":
         """Load ``model_dir``/config.json + checkpoint.pth (strict). The ONNX backends export the
-        graphs once into ``model_dir``/onnx (again whenever the checkpoint changes); ``precision``
-        "bf16" is for OpenVINO; ``options``: ``chunk_s``, ``context_s``."""
+        graphs once into ``model_dir``/onnx (again whenever the checkpoint changes);
+        "onnxruntime-int8" also quantizes the conversion graph there once (calibrated on espeak-ng
+        speech, about a minute); ``precision`` "bf16" is for OpenVINO; ``options``: ``chunk_s``,
+        ``context_s``."""
         if backend not in BACKENDS:
             raise InvalidSetting(f"backend={backend!r}: use one of {', '.join(BACKENDS)}.")
         if precision != "f32" and backend != "openvino":
@@ -57,9 +60,16 @@ class OpenVoiceConverter:
             model = load_model(model_dir)
             return cls(TorchBackend(model, num_threads), model.config, checkpoint_id, **options)
         onnx_dir = ensure_onnx(model_dir, checkpoint_id)
-        runner: Backend = (OnnxRuntimeBackend(onnx_dir, num_threads) if backend == "onnxruntime"
-                           else OpenVinoBackend(onnx_dir, num_threads, precision))
-        return cls(runner, read_config(config_path), checkpoint_id, **options)
+        config = read_config(config_path)
+        runner: Backend
+        if backend == "onnxruntime":
+            runner = OnnxRuntimeBackend(onnx_dir, num_threads)
+        elif backend == "onnxruntime-int8":
+            int8 = ensure_int8(onnx_dir, config, checkpoint_id)
+            runner = OnnxRuntimeBackend(onnx_dir, num_threads, int8.name)
+        else:
+            runner = OpenVinoBackend(onnx_dir, num_threads, precision)
+        return cls(runner, config, checkpoint_id, **options)
 
     def extract_tone_color(self, audio: Audio, vad: bool = True) -> np.ndarray:
         """Tone colour (gin,) of the speaker of ``audio``.

@@ -44,8 +44,9 @@ class OpenVoiceEngine:
     @classmethod
     def from_settings(cls) -> "OpenVoiceEngine":
         """Load from ``VOXCLONE_HOME/models/openvoice-v2`` with the backend named by
-        ``VOXCLONE_OPENVOICE_BACKEND``: onnxruntime (default), openvino, openvino-bf16 (bfloat16,
-        faster, PCC ≈ 0.9999 to float32) or torch. ModelNotFound when not fetched."""
+        ``VOXCLONE_OPENVOICE_BACKEND``: onnxruntime (default), onnxruntime-int8 (int8
+        convolutions, faster, PCC ≈ 0.999 to float32), openvino, openvino-bf16 (bfloat16, faster,
+        PCC ≈ 0.9999) or torch. ModelNotFound when not fetched."""
         folder = model_dir()
         require_files(folder)
         backend = os.environ.get(BACKEND_ENV, DEFAULT_BACKEND)
