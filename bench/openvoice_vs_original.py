@@ -64,8 +64,9 @@ def main() -> None:
     src, tgt = g_src[0, :, 0].numpy(), g_tgt[0, :, 0].numpy()
     ref = original()
     runs = {"original": original}
-    for name in ("torch", "onnxruntime", "openvino", "openvino-bf16"):
-        conv = OpenVoiceConverter.from_pretrained(folder, backend=name.split("-")[0], num_threads=args.threads,
+    for name in ("torch", "onnxruntime", "onnxruntime-int8", "openvino", "openvino-bf16"):
+        backend = name.removesuffix("-bf16")
+        conv = OpenVoiceConverter.from_pretrained(folder, backend=backend, num_threads=args.threads,
                                                   precision="bf16" if name.endswith("bf16") else "f32")
         tone = conv.extract_tone_color(audio, vad=False)
         out = conv.convert(audio, src, tgt, tau=0.0).samples

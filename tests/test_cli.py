@@ -100,13 +100,21 @@ def test_say_with_a_reference_file(warm_home, arctic_path, tmp_path):
 
 
 def test_say_uses_the_measured_default_pipeline_of_the_language(warm_home, tmp_path, monkeypatch):
-    from voxclone.pipeline import defaults
+    from voxclone.pipeline import defaults, style_cache
+    from voxclone.pipeline.kokoro_clone import StyleSearchResult
 
     tts, converter = defaults.default_pipeline("en")
+    if tts == "kokoro":  # the style search itself is tested in test_kokoro_clone: a known table
+        table = get_tts("kokoro").style_table("jf_alpha")
+        monkeypatch.setattr(style_cache, "search_style", lambda *a, **k: StyleSearchResult(
+            table, "jf_alpha", 0.5, 0.5, 0.5, 0.5, None, None, 1, 0.1))
     out = tmp_path / "default.wav"
     result = ok("say", "Hello there.", "--voice", VOICE, "-o", out)
-    voices = {v.id for v in get_tts(tts).voices("en")}
-    assert result.stdout.split("base voice ")[1].split(",")[0] in voices
+    base = result.stdout.split("base voice ")[1].split(",")[0]
+    if tts == "kokoro":
+        assert base.startswith("style:")
+    else:
+        assert base in {v.id for v in get_tts(tts).voices("en")}
     monkeypatch.setitem(defaults.MEASURED, "en", defaults.LanguageDefault("en", "espeak", "world"))
     result = ok("say", "Hello there.", "--voice", VOICE, "-o", out)
     assert "base voice en-" in result.stdout  # an espeak voice: the patched default was used

@@ -42,13 +42,13 @@ class LanguageDefault:
 MEASURED: dict[str, LanguageDefault] = {
     d.lang: d for d in (
         # voxclone eval ../shared/eval-data --pipeline espeak:world --pipeline kokoro:none
-        #   --pipeline kokoro:world --pipeline piper:world --pipeline piper:none
-        #   --langs es,fr,zh,ja,ko --search-steps 30   (2026-11-25; 9 speakers; README)
-        LanguageDefault("en", "piper", "world", 0.628, 0.482),
-        LanguageDefault("es", "kokoro", "world", 0.663),
-        LanguageDefault("fr", "kokoro", "world", 0.652),
-        LanguageDefault("ja", "kokoro", "world", 0.662),
-        LanguageDefault("zh", "kokoro", "world", 0.645),
+        #   --pipeline kokoro:world --langs es,fr,zh,ja --search-steps 60   (2026-11-25 15:36;
+        #   9 speakers), with piper:world / piper:none and ko from the run of 13:10 (README)
+        LanguageDefault("en", "kokoro", "world", 0.679, 0.469),
+        LanguageDefault("es", "kokoro", "world", 0.670),
+        LanguageDefault("fr", "kokoro", "world", 0.661),
+        LanguageDefault("ja", "kokoro", "world", 0.656),
+        LanguageDefault("zh", "kokoro", "world", 0.656),
         LanguageDefault("ko", "espeak", "world", 0.639),
     )
 }
