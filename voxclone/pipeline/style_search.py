@@ -46,7 +46,8 @@ class Trial:
 
     audio: one Audio per text (24 kHz); enrol / holdout: mean cosine of their embeddings to the
     enrolment embedding / the held-out clip's; wer: filled in when measured; per_text: the
-    enrolment cosine of each text's speech.
+    enrolment cosine of each text's speech; embeddings: those texts' embeddings (n_texts, dim),
+    None for speech that was not finite.
     """
 
     audio: list[Audio]
@@ -54,6 +55,7 @@ class Trial:
     holdout: float
     wer: float | None = None
     per_text: tuple[float, ...] = ()
+    embeddings: np.ndarray | None = None
 
 
 class StyleObjective:
@@ -87,7 +89,8 @@ class StyleObjective:
         """The trial of speech whose per-text embeddings (n_texts, dim) are known."""
         per_text = tuple(cosine(e, self.target) for e in embeddings)
         return Trial(audio, float(np.mean(per_text)),
-                     float(np.mean([cosine(e, self.holdout) for e in embeddings])), wer, per_text)
+                     float(np.mean([cosine(e, self.holdout) for e in embeddings])), wer, per_text,
+                     embeddings)
 
     def enrol_cosine(self, embedding: np.ndarray | None) -> float:
         """Cosine of one text's embedding to the enrolment (-1 for speech that was not finite)."""
@@ -107,9 +110,9 @@ class StyleObjective:
                 raise ValueError("A trial without audio needs its WER given.")
             from voxclone.eval.wer import word_error_rate  # the ASR lives with the metrics
 
-            words = [len(t.split()) for t in self.texts]
-            errors = [word_error_rate(a, t)[0] * n for a, t, n in zip(trial.audio, self.texts, words)]
-            trial.wer = float(sum(errors) / sum(words))
+            errors = [word_error_rate(a, t)[0] * len(t.split())
+                      for a, t in zip(trial.audio, self.texts)]
+            trial.wer = float(sum(errors) / self.words)
         return trial.wer
 
 
@@ -127,9 +130,8 @@ def bundled_trials(tts: KokoroTTS, objective: StyleObjective,
     if stored is not None:
         return {name: objective.score([], embs, wer) for name, (embs, wer) in stored.items()}
     trials = {name: objective(tts.style_table(name)) for name in sorted(tables)}
-    if path is not None:
-        _save_bundled(path, {name: (np.stack([objective.encoder.embed(a) for a in t.audio]),
-                                    objective.wer(t)) for name, t in trials.items()})
+    if path is not None and all(t.embeddings is not None for t in trials.values()):
+        _save_bundled(path, {name: (t.embeddings, objective.wer(t)) for name, t in trials.items()})
     return trials
 
 

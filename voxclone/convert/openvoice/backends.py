@@ -69,7 +69,9 @@ class TorchBackend:
             return out[0, 0].numpy()
 
 
-def _feeds(spec, g_src, g_tgt, noise) -> dict[str, np.ndarray]:
+def converter_feeds(spec: np.ndarray, g_src: np.ndarray, g_tgt: np.ndarray,
+                    noise: np.ndarray) -> dict[str, np.ndarray]:
+    """Inputs of ``converter.onnx`` from one clip's spec (513, T), tones (gin,), noise (inter, T)."""
     return {"spec": spec[None], "g_src": g_src[None, :, None], "g_tgt": g_tgt[None, :, None],
             "noise": noise[None]}
 
@@ -78,13 +80,13 @@ class OnnxRuntimeBackend:
     """ONNX Runtime (CPU execution provider, all graph optimisations, threads that sleep when idle).
 
     ``converter_file``: the conversion graph to run, e.g. the int8 one of
-    :mod:`voxclone.convert.openvoice.quantize` (the reference encoder stays float32).
+    :mod:`voxclone.convert.openvoice.quantize` (the reference encoder stays float32), and
+    ``name`` the backend name it stands for.
     """
 
-    name = "onnxruntime"
-
     def __init__(self, onnx_dir: Path, num_threads: int | None = None,
-                 converter_file: str = CONVERTER_FILE) -> None:
+                 converter_file: str = CONVERTER_FILE, name: str = "onnxruntime") -> None:
+        self.name = name
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -99,15 +101,13 @@ class OnnxRuntimeBackend:
         make = lambda f: ort.InferenceSession(str(Path(onnx_dir) / f), opts,  # noqa: E731
                                               providers=["CPUExecutionProvider"])
         self._ref, self._conv = make(REF_ENC_FILE), make(converter_file)
-        if converter_file != CONVERTER_FILE:
-            self.name = f"onnxruntime-{Path(converter_file).stem.rsplit('-', 1)[-1]}"
 
     def tone(self, frames: np.ndarray) -> np.ndarray:
         return self._ref.run(None, {"spec": frames[None]})[0][0]
 
     def convert(self, spec: np.ndarray, g_src: np.ndarray, g_tgt: np.ndarray,
                 noise: np.ndarray) -> np.ndarray:
-        return self._conv.run(None, _feeds(spec, g_src, g_tgt, noise))[0][0, 0]
+        return self._conv.run(None, converter_feeds(spec, g_src, g_tgt, noise))[0][0, 0]
 
 
 class OpenVinoBackend:
@@ -136,4 +136,4 @@ class OpenVinoBackend:
 
     def convert(self, spec: np.ndarray, g_src: np.ndarray, g_tgt: np.ndarray,
                 noise: np.ndarray) -> np.ndarray:
-        return np.asarray(self._conv(_feeds(spec, g_src, g_tgt, noise))[0])[0, 0]
+        return np.asarray(self._conv(converter_feeds(spec, g_src, g_tgt, noise))[0])[0, 0]

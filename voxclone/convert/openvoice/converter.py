@@ -13,7 +13,7 @@ from voxclone.convert.openvoice.backends import (BACKENDS, Backend, OnnxRuntimeB
                                                  TorchBackend)
 from voxclone.convert.openvoice.checkpoint import CHECKPOINT_FILE, load_model, read_config, require_files
 from voxclone.convert.openvoice.config import OpenVoiceConfig
-from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, export_onnx
+from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, export_onnx, is_current
 from voxclone.convert.openvoice.spectrogram import frames_of, linear_spectrogram, n_frames, pad_signal
 from voxclone.convert.openvoice.speech import speech_pieces
 from voxclone.convert.openvoice.quantize import ensure_int8
@@ -66,7 +66,7 @@ class OpenVoiceConverter:
             runner = OnnxRuntimeBackend(onnx_dir, num_threads)
         elif backend == "onnxruntime-int8":
             int8 = ensure_int8(onnx_dir, config, checkpoint_id)
-            runner = OnnxRuntimeBackend(onnx_dir, num_threads, int8.name)
+            runner = OnnxRuntimeBackend(onnx_dir, num_threads, int8.name, name=backend)
         else:
             runner = OpenVinoBackend(onnx_dir, num_threads, precision)
         return cls(runner, config, checkpoint_id, **options)
@@ -137,8 +137,7 @@ def ensure_onnx(model_dir: Path, checkpoint_id: str, model=None) -> Path:
     """``model_dir``/onnx holding graphs exported from the current checkpoint (exported if not)."""
     onnx_dir = Path(model_dir) / ONNX_SUBDIR
     stamp = onnx_dir / "checkpoint.id"
-    files = [onnx_dir / REF_ENC_FILE, onnx_dir / CONVERTER_FILE]
-    if all(f.is_file() for f in files) and stamp.is_file() and stamp.read_text() == checkpoint_id:
+    if is_current(stamp, checkpoint_id, [onnx_dir / REF_ENC_FILE, onnx_dir / CONVERTER_FILE]):
         return onnx_dir
     export_onnx(model if model is not None else load_model(model_dir), onnx_dir)
     stamp.write_text(checkpoint_id)

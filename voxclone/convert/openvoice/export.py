@@ -36,6 +36,11 @@ class ConversionGraph(nn.Module):
         return self.model.voice_conversion(spec, mask, g_src, g_tgt, noise)
 
 
+def is_current(stamp: Path, key: str, files: list[Path]) -> bool:
+    """Whether ``files`` exist and ``stamp`` holds ``key`` (what they were built from)."""
+    return all(f.is_file() for f in files) and stamp.is_file() and stamp.read_text() == key
+
+
 def export_onnx(model: SynthesizerTrn, out_dir: Path) -> dict[str, Path]:
     """Write ``ref_enc.onnx`` and ``converter.onnx`` into ``out_dir`` (atomically); returns paths."""
     out_dir = Path(out_dir)

@@ -16,7 +16,8 @@ def _norm_except_dim0(v: torch.Tensor) -> torch.Tensor:
 
 
 class WeightNorm(nn.Module):
-    """Mixin: ``weight = weight_g * weight_v / ||weight_v||`` (norm over all dims but 0, no eps).
+    """Mixin before a convolution class: ``weight = weight_g * weight_v / ||weight_v||`` (norm
+    over all dims but 0, no eps), used by the convolution's own ``_conv_forward``.
 
     The parameters carry the names of ``torch.nn.utils.weight_norm`` so checkpoints load as
     they are. ``freeze()`` computes the weight once for inference.
@@ -24,6 +25,13 @@ class WeightNorm(nn.Module):
 
     weight_g: nn.Parameter
     weight_v: nn.Parameter
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)  # the convolution class after this mixin
+        self._split_weight()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, self.norm_weight(), self.bias)
 
     def _split_weight(self) -> None:
         w = self._parameters.pop("weight").detach()
@@ -47,20 +55,9 @@ class WeightNorm(nn.Module):
 class WNConv1d(WeightNorm, nn.Conv1d):
     """Weight-normalised Conv1d."""
 
-    def __init__(self, *args, **kwargs) -> None:
-        nn.Conv1d.__init__(self, *args, **kwargs)
-        self._split_weight()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, self.norm_weight(), self.bias)
-
 
 class WNConvTranspose1d(WeightNorm, nn.ConvTranspose1d):
     """Weight-normalised ConvTranspose1d (``weight_g`` per input channel)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        nn.ConvTranspose1d.__init__(self, *args, **kwargs)
-        self._split_weight()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv_transpose1d(x, self.norm_weight(), self.bias, self.stride, self.padding,
@@ -69,13 +66,6 @@ class WNConvTranspose1d(WeightNorm, nn.ConvTranspose1d):
 
 class WNConv2d(WeightNorm, nn.Conv2d):
     """Weight-normalised Conv2d."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        nn.Conv2d.__init__(self, *args, **kwargs)
-        self._split_weight()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, self.norm_weight(), self.bias)
 
 
 def freeze_weight_norm(module: nn.Module) -> None:

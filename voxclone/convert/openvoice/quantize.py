@@ -31,8 +31,9 @@ import numpy as np
 
 from voxclone.audio.dsp import resample
 from voxclone.convert.openvoice.config import OpenVoiceConfig
-from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE
-from voxclone.convert.openvoice.spectrogram import frames_of, linear_spectrogram, n_frames, pad_signal
+from voxclone.convert.openvoice.backends import converter_feeds
+from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, is_current
+from voxclone.convert.openvoice.spectrogram import linear_spectrogram
 from voxclone.errors import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,12 @@ def ensure_int8(onnx_dir: Path, config: OpenVoiceConfig, checkpoint_id: str) -> 
     """``onnx_dir``/converter-int8.onnx for the current checkpoint (quantized once, then reused)."""
     onnx_dir = Path(onnx_dir)
     target, stamp = onnx_dir / CONVERTER_INT8_FILE, onnx_dir / INT8_STAMP
-    if target.is_file() and stamp.is_file() and stamp.read_text() == f"{checkpoint_id}:{RECIPE}":
+    key = f"{checkpoint_id}:{RECIPE}"
+    if is_current(stamp, key, [target]):
         return target
     log.info("quantizing the OpenVoice conversion graph to int8 (once per checkpoint)")
     quantize_converter(onnx_dir, list(calibration_feeds(onnx_dir, config)), target, config)
-    stamp.write_text(f"{checkpoint_id}:{RECIPE}")
+    stamp.write_text(key)
     return target
 
 
@@ -117,14 +119,12 @@ def calibration_feeds(onnx_dir: Path, config: OpenVoiceConfig) -> Iterator[dict[
     clips = [resample(tts.synthesize(text, "en", voice), data.sampling_rate).samples
              for text, voice in zip(CALIBRATION_TEXTS, CALIBRATION_VOICES)]
     ref = ort.InferenceSession(str(Path(onnx_dir) / REF_ENC_FILE), providers=["CPUExecutionProvider"])
-    tones = [ref.run(None, {"spec": np.ascontiguousarray(linear_spectrogram(c, data).numpy().T)[None]})
-             [0][0] for c in clips]
-    specs = [frames_of(pad_signal(c, data), 0, n_frames(len(c), data), data).numpy() for c in clips]
+    specs = [linear_spectrogram(c, data).numpy() for c in clips]
+    tones = [ref.run(None, {"spec": np.ascontiguousarray(s.T)[None]})[0][0] for s in specs]
     rng = np.random.default_rng(0)
     inter = config.model.inter_channels
     for i, spec in enumerate(specs):
         g_src, g_tgt = tones[i], tones[(i + 1) % len(tones)]
         for tau in (0.0, 0.3):
             noise = (tau * rng.standard_normal((inter, spec.shape[1]))).astype(np.float32)
-            yield {"spec": spec[None], "g_src": g_src[None, :, None], "g_tgt": g_tgt[None, :, None],
-                   "noise": noise[None]}
+            yield converter_feeds(spec, g_src, g_tgt, noise)
