@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import shutil  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -38,11 +39,32 @@ def silence(seconds: float = 1.0, sr: int = 16000) -> Audio:
 
 
 @pytest.fixture(autouse=True)
-def voxclone_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own empty VOXCLONE_HOME, so nothing touches the real one."""
+def voxclone_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test gets its own empty VOXCLONE_HOME, so nothing touches the real one; only the
+    Kokoro graphs a test before it made (the joined model and its static variant, which take
+    half a minute to make) are linked in."""
     home = tmp_path / "home"
     monkeypatch.setenv("VOXCLONE_HOME", str(home))
-    return home
+    made = tmp_path_factory.getbasetemp() / "kokoro-graphs"
+    _link_files(made, home / "models" / "kokoro")
+    yield home
+    _link_files(home / "models" / "kokoro", made, KOKORO_GRAPH_FILES)
+
+
+KOKORO_GRAPH_FILES = ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.int8-static.onnx",
+                      "kokoro-v1.0.int8-static.id")
+
+
+def _link_files(src: Path, dst: Path, names: tuple[str, ...] | None = None) -> None:
+    """Hard-link the files of ``src`` (those of ``names``) that ``dst`` lacks into ``dst``."""
+    if not src.is_dir():
+        return
+    for path in sorted(src.iterdir()):
+        if path.is_file() and (names is None or path.name in names):
+            dst.mkdir(parents=True, exist_ok=True)
+            if not (dst / path.name).exists():
+                os.link(path, dst / path.name)
 
 
 @pytest.fixture(scope="session")
@@ -100,7 +122,7 @@ def warm_home_template(tmp_path_factory, arctic_path: Path, warm_encoder, world)
 @pytest.fixture
 def warm_home(warm_home_template: Path, voxclone_home: Path) -> Path:
     """This test's VOXCLONE_HOME, a copy of the warm template (voice ``arctic`` enrolled)."""
-    shutil.copytree(warm_home_template, voxclone_home)
+    shutil.copytree(warm_home_template, voxclone_home, dirs_exist_ok=True)
     return voxclone_home
 
 

