@@ -108,14 +108,27 @@ class WorldConverter:
 
         ``timer`` collects the stages ``analysis``, ``conversion`` and ``synthesis``.
         """
-        cfg = self.config
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
+            mcep = self.mapped_mcep(an, src, target, settings.strength)
+        return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def mapped_mcep(self, an: Analysis, src: Features, target: Features,
+                    strength: float) -> np.ndarray:
+        """Mel-cepstra (T, order+1) of ``an`` mapped toward ``target``; linear in ``strength``
+        (``an.mcep + strength * (mapped - an.mcep)``)."""
+        mcep = self._map_mcep(an, src, target, strength)
+        self._map_voiced_classes(mcep, an, src, target, strength)
+        return mcep
+
+    def synthesize(self, an: Analysis, mcep: np.ndarray, src: Features, target: Features,
+                   settings: ConvertSettings, timer: StageTimer | None = None) -> Audio:
+        """Speech from ``an``'s aperiodicity, the mapped F0 and the envelope ``mcep``."""
+        cfg = self.config
+        with maybe_stage(timer, "conversion"):
             f0 = self._map_f0(an.f0, src, target, settings)
-            mcep = self._map_mcep(an, src, target, settings.strength)
-            self._map_voiced_classes(mcep, an, src, target, settings.strength)
             sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
         with maybe_stage(timer, "synthesis"):
             y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate,

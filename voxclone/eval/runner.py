@@ -127,8 +127,9 @@ class _Evaluator:
             for name, cloner in self.cloners.items():
                 if lang not in cloner.tts.languages:
                     continue
-                # Kokoro searches its style from the voice's clips; the others use the profile.
-                target = voice if cloner.config.tts == "kokoro" else profile
+                # Kokoro searches its style from the voice's clips and other converters build
+                # their own profile from them; the rest use the WORLD profile built above.
+                target = voice if _needs_clips(cloner.config) else profile
                 start = time.perf_counter()
                 result = cloner.synthesize(text, target, lang, candidates=self.config.candidates)
                 yield self._item(ctx, name + suffix, "tts", result.audio, refs, text, raw,
@@ -140,8 +141,9 @@ class _Evaluator:
 
     def _library_voice(self, split: SpeakerSplit) -> str | None:
         """The speaker's enrolment clips as a voice of the run's library (for Kokoro's style
-        search, which works from clips); None when no pipeline needs it."""
-        if not any(c.config.tts == "kokoro" for c in self.cloners.values()):
+        search and converters other than WORLD, which work from clips); None when no pipeline
+        needs it."""
+        if not any(_needs_clips(c.config) for c in self.cloners.values()):
             return None
         name = re.sub(r"[^A-Za-z0-9_-]+", "-", f"eval-{split.set_name}-{split.speaker}")[:64]
         self.library.add(name, [u.path for u in split.enrol], replace=True)
@@ -173,6 +175,11 @@ class _Evaluator:
             name = f"{ctx['set']}-{ctx['speaker']}-{method.replace(':', '_')}-{index}.wav"
             item["audio"] = str(save(audio, self.out_dir / "audio" / name))
         return item
+
+
+def _needs_clips(config: PipelineConfig) -> bool:
+    """Whether a pipeline works from the voice's clips rather than the run's WORLD profile."""
+    return config.tts == "kokoro" or config.converter not in ("world", "none")
 
 
 def _pipeline_config(spec: str, config: EvalConfig = EvalConfig()) -> PipelineConfig:
