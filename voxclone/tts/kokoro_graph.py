@@ -188,7 +188,13 @@ def quantize_float_convs(source: Path, target: Path, feeds: list[dict[str, np.nd
     nodes = onnx.load(str(source), load_external_data=False).graph.node
     convs = [n.name for n in nodes if n.op_type == "Conv"]
     keep_float = [name for name in convs if not name.endswith(_FLOAT_SUFFIX)]
-    quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
-                    nodes_to_exclude=keep_float)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer's advice to pre-process, logged on the root
+    try:
+        quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
+                        nodes_to_exclude=keep_float)
+    finally:
+        root.setLevel(level)
