@@ -22,7 +22,8 @@ openvoice_cli.register(models_app)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
-CONVERTER_HELP = "Tone-colour converter: world, openvoice-v2, or none for the raw base voice."
+CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
+                  "encoder prefers), openvoice-v2, or none for the raw base voice.")
 
 
 @app.callback()
