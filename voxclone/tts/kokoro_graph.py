@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from voxclone.errors import EngineUnavailable
+from voxclone.int8 import quantize_int8
 
 log = logging.getLogger(__name__)
 
@@ -170,31 +170,8 @@ def _live(nodes: list[Any], outputs: set[str]) -> list[Any]:
 def quantize_float_convs(source: Path, target: Path, feeds: list[dict[str, np.ndarray]]) -> None:
     """Static QDQ int8 for the float convolutions of ``source`` (those :func:`float_convs`
     wrote), calibrated on ``feeds``."""
-    try:
-        import onnx
-        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                              quantize_static)
-    except ImportError as exc:
-        raise EngineUnavailable("The static Kokoro graph needs onnx and onnxruntime: "
-                                "`pip install 'voxclone[neural]'`.") from exc
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._items = iter(feeds)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._items, None)
+    import onnx
 
     nodes = onnx.load(str(source), load_external_data=False).graph.node
-    convs = [n.name for n in nodes if n.op_type == "Conv"]
-    keep_float = [name for name in convs if not name.endswith(_FLOAT_SUFFIX)]
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the quantizer's advice to pre-process, logged on the root
-    try:
-        quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, op_types_to_quantize=["Conv"],
-                        nodes_to_exclude=keep_float)
-    finally:
-        root.setLevel(level)
+    keep_float = [n.name for n in nodes if n.op_type == "Conv" and not n.name.endswith(_FLOAT_SUFFIX)]
+    quantize_int8(source, target, feeds, ["Conv"], keep_float, "The static Kokoro graph")

@@ -35,6 +35,7 @@ from voxclone.convert.openvoice.backends import converter_feeds
 from voxclone.convert.openvoice.export import CONVERTER_FILE, REF_ENC_FILE, is_current
 from voxclone.convert.openvoice.spectrogram import linear_spectrogram
 from voxclone.errors import EngineUnavailable
+from voxclone.int8 import quantize_int8
 
 log = logging.getLogger(__name__)
 
@@ -68,28 +69,17 @@ def quantize_converter(onnx_dir: Path, feeds: list[dict[str, np.ndarray]], targe
     """Write the int8 conversion graph to ``target`` (atomically), calibrated on ``feeds``
     (inputs of ``converter.onnx``: spec, g_src, g_tgt, noise)."""
     try:
-        from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                              quantize_static)
         from onnxruntime.quantization.shape_inference import quant_pre_process
     except ImportError as exc:
         raise EngineUnavailable("backend='onnxruntime-int8' needs onnxruntime: "
                                 "`pip install 'voxclone[neural]'`.") from exc
 
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._items = iter(feeds)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            return next(self._items, None)
-
     with tempfile.TemporaryDirectory(dir=onnx_dir) as tmp:
         prepared, out = Path(tmp) / "prepared.onnx", Path(tmp) / CONVERTER_INT8_FILE
         quant_pre_process(str(Path(onnx_dir) / CONVERTER_FILE), str(prepared),
                           skip_symbolic_shape=True)
-        quantize_static(str(prepared), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, op_types_to_quantize=list(QUANTIZED_OPS),
-                        nodes_to_exclude=float_nodes(prepared, config))
+        quantize_int8(prepared, out, feeds, QUANTIZED_OPS, float_nodes(prepared, config),
+                      "backend='onnxruntime-int8'")
         os.replace(out, target)
     return target
 
