@@ -41,14 +41,15 @@ class LanguageDefault:
 
 MEASURED: dict[str, LanguageDefault] = {
     d.lang: d for d in (
-        # voxclone eval ../shared/eval-data --pipeline espeak:world --pipeline kokoro:none
-        #   --pipeline kokoro:world --langs es,fr,zh,ja --search-steps 60   (2026-11-25 15:36;
-        #   9 speakers), with piper:world / piper:none and ko from the run of 13:10 (README)
-        LanguageDefault("en", "kokoro", "world", 0.679, 0.469),
-        LanguageDefault("es", "kokoro", "world", 0.670),
-        LanguageDefault("fr", "kokoro", "world", 0.661),
-        LanguageDefault("ja", "kokoro", "world", 0.656),
-        LanguageDefault("zh", "kokoro", "world", 0.656),
+        # voxclone eval ../shared/eval-data --pipeline espeak:world --pipeline espeak:world-auto
+        #   --pipeline kokoro:none --pipeline kokoro:world --pipeline kokoro:world-auto
+        #   --langs es,fr,zh,ja --search-steps 60 --no-dnsmos   (2026-11-29 22:40; 9 speakers),
+        #   ko from the run of 2026-11-25 13:10 (README)
+        LanguageDefault("en", "kokoro", "world-auto", 0.698, 0.534),
+        LanguageDefault("es", "kokoro", "world-auto", 0.680),
+        LanguageDefault("fr", "kokoro", "world-auto", 0.673),
+        LanguageDefault("ja", "kokoro", "world-auto", 0.681),
+        LanguageDefault("zh", "kokoro", "world-auto", 0.667),
         LanguageDefault("ko", "espeak", "world", 0.639),
     )
 }
