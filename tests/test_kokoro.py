@@ -1,4 +1,5 @@
-"""Kokoro engine: model reassembly, symbol mapping, chunking, speech, blending, fetching."""
+"""Kokoro engine: model reassembly, symbol mapping, chunking, speech, sentence workers,
+blending, fetching."""
 
 from __future__ import annotations
 
@@ -71,6 +72,24 @@ def test_long_text_is_cut_into_chunks_the_model_takes(kokoro: KokoroTTS) -> None
     assert len(whole) >= 2 and all(len(c) <= MAX_TOKENS for c in whole)
     one_clause = kokoro.tokenize("planks " * 150, "en")
     assert len(one_clause) >= 2 and all(len(c) <= MAX_TOKENS for c in one_clause)
+
+
+def test_sentences_share_a_chunk_unless_each_is_asked_for(kokoro: KokoroTTS) -> None:
+    text = "Rice is often served in round bowls. The fish twisted and turned on the bent hook."
+    packed = kokoro.tokenize(text, "en")
+    first, second = kokoro.tokenize(text, "en", per_sentence=True)
+    assert packed == [first + [load_vocab()[" "]] + second]
+
+
+def test_two_workers_speak_what_one_does_sentence_by_sentence(kokoro: KokoroTTS) -> None:
+    sentences = ["Rice is often served in round bowls.", "The fish twisted and turned on the bent hook.",
+                 "Four hours of steady work faced us."]
+    one = KokoroTTS(model_path=kokoro.model_path(), workers=1).synthesize(" ".join(sentences), "en")
+    two = KokoroTTS(model_path=kokoro.model_path(), workers=2).synthesize(" ".join(sentences), "en")
+    alone = np.concatenate([kokoro.synthesize(s, "en").samples for s in sentences])
+    assert one.samples.shape == two.samples.shape == alone.shape
+    np.testing.assert_allclose(two.samples, one.samples, atol=1e-4)
+    np.testing.assert_allclose(one.samples, alone, atol=1e-4)
 
 
 def test_assemble_writes_the_checked_model_into_models_dir(home: Path) -> None:

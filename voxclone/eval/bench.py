@@ -29,6 +29,7 @@ from voxclone.voices.profile import build_profile
 
 BENCH_TEXT = ("The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
               "It is easy to tell the depth of a well. These days a chicken leg is a rare dish. ")
+BENCH_SENTENCE = BENCH_TEXT.split(". ")[0] + "."
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         results["say"].append(_say_row(cloner, seconds, profile, config.runs))
     for name in config.tts_engines:
         results["tts"].append(_tts_row(name, config.runs))
-        if name == "kokoro":  # the shipped graph beside the static one, in the same run
+        if name == "kokoro":  # one sentence at a time and the shipped graph, in the same run
+            results["tts"].append(_tts_row("kokoro (one worker)", config.runs, _one_worker_kokoro))
             results["tts"].append(_tts_row("kokoro (shipped graph)", config.runs, _shipped_kokoro))
     if config.style_steps and "kokoro" in config.tts_engines:
         results["style_search"] = _style_search_row(reference, config.style_steps)
@@ -141,8 +143,8 @@ def _f0_row(source: Audio, runs: int) -> dict[str, Any]:
 
 
 def _tts_row(name: str, runs: int, make: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """Time to first audio (a two-word text) and RTF (four sentences) of engine ``name``, or of
-    the engine ``make()`` builds."""
+    """Time to first audio (a two-word text), RTF of four sentences and of the first of them
+    alone, of engine ``name`` or of the engine ``make()`` builds."""
     from voxclone.errors import VoxcloneError
 
     try:
@@ -150,10 +152,19 @@ def _tts_row(name: str, runs: int, make: Callable[[], Any] | None = None) -> dic
         lang = "en"
         first, audio = median_time(lambda: tts.synthesize("Hello there.", lang), runs)
         total, long = median_time(lambda: tts.synthesize(BENCH_TEXT, lang), runs)
+        one, short = median_time(lambda: tts.synthesize(BENCH_SENTENCE, lang), runs)
     except VoxcloneError as exc:
         return {"engine": name, "error": str(exc)}
     return {"engine": name, "first_audio_ms": round(1000 * first, 1),
-            "rtf": round(total / long.duration, 4), "sample_rate": long.sample_rate}
+            "rtf": round(total / long.duration, 4), "seconds": round(total, 3),
+            "audio_s": round(long.duration, 2), "rtf_one_sentence": round(one / short.duration, 4),
+            "sample_rate": long.sample_rate}
+
+
+def _one_worker_kokoro() -> Any:
+    from voxclone.tts.kokoro import KokoroTTS
+
+    return KokoroTTS(workers=1)
 
 
 def _shipped_kokoro() -> Any:
@@ -208,9 +219,11 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "| F0 input s | harvest RTF | dio RTF | harvest/dio |", "|---|---|---|---|"]
     lines += [f"| {r['input_s']} | {r['harvest_rtf']:.3f} | {r['dio_rtf']:.3f} | {r['harvest_over_dio']:.1f}× |"
               for r in results["f0"]]
-    lines += ["", "| base TTS | first audio (ms) | RTF |", "|---|---|---|"]
+    lines += ["", "| base TTS | first audio (ms) | RTF, four sentences | seconds for them | "
+              "RTF, one sentence |", "|---|---|---|---|---|"]
     for r in results["tts"]:
-        lines.append(f"| {r['engine']} | {r.get('first_audio_ms', '–')} | {r.get('rtf', r.get('error'))} |")
+        lines.append(f"| {r['engine']} | {r.get('first_audio_ms', '–')} | {r.get('rtf', r.get('error'))} | "
+                     f"{r.get('seconds', '–')} | {r.get('rtf_one_sentence', '–')} |")
     search = results.get("style_search")
     if search and "error" not in search:
         lines += ["", f"Kokoro clone search: {search['steps']} steps in {search['seconds']} s "

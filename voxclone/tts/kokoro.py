@@ -18,6 +18,7 @@ import json
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -67,6 +68,10 @@ class KokoroTTS:
 
     model_path / voices_path: use these files instead of the fetched or bundled ones.
     threads: onnxruntime intra-op threads. The session opens on first synthesis, once.
+    workers: sentences spoken at once when a text has several (default: 2 where ``threads`` >= 2),
+        each call with ``threads // workers`` intra-op threads. Many of the generator's
+        operations (``Sin``, the element-wise ones) run on one thread, so two sentences side by
+        side keep both cores busy where one call with two threads leaves one idle much of the time.
     graph: for the bundled model, "static" (default; ``VOXCLONE_KOKORO_GRAPH``) runs the variant
         with static int8 convolutions in the generator's lower stages (made once, see
         :mod:`voxclone.tts.kokoro_graph`), "dynamic" the graph as it ships.
@@ -77,7 +82,7 @@ class KokoroTTS:
     languages = LANGUAGES
 
     def __init__(self, model_path: Path | None = None, voices_path: Path | None = None,
-                 threads: int = 2, graph: str | None = None) -> None:
+                 threads: int = 2, graph: str | None = None, workers: int | None = None) -> None:
         if find_spec("onnxruntime") is None:
             raise EngineUnavailable("Kokoro needs onnxruntime: `pip install 'voxclone[neural]'`.")
         graph = graph or os.environ.get("VOXCLONE_KOKORO_GRAPH") or "static"
@@ -86,8 +91,10 @@ class KokoroTTS:
         kokoro_data_dir()
         self._model_path, self._voices_path, self.threads = model_path, voices_path, threads
         self.graph = graph
+        self.workers = max(1, min(2, threads) if workers is None else workers)
         self._lock = threading.Lock()
         self._session: Any = None
+        self._worker_session: Any = None
         self._tables: dict[str, np.ndarray] | None = None
         self._vocab: dict[str, int] | None = None
         self._ja: Any = None
@@ -121,6 +128,16 @@ class KokoroTTS:
             if self._session is None:
                 self._session = onnx_session(self.model_path(), self.threads)
         return self._session
+
+    @property
+    def worker_session(self) -> Any:
+        """The session the sentence workers share (``threads // workers`` intra-op threads; one
+        session may run several calls at once)."""
+        with self._lock:
+            if self._worker_session is None:
+                self._worker_session = onnx_session(self.model_path(),
+                                                    max(1, self.threads // self.workers))
+        return self._worker_session
 
     @property
     def vocab(self) -> dict[str, int]:
@@ -191,15 +208,19 @@ class KokoroTTS:
         sentences = [self._ja(s.strip()) for s in _JA_SENTENCE.split(text) if s.strip()]
         return [re.split(r"(?<=[,;:—…]) ", s) for s in sentences if s]
 
-    def tokenize(self, text: str, lang: str) -> list[list[int]]:
+    def tokenize(self, text: str, lang: str, per_sentence: bool = False) -> list[list[int]]:
         """Token ids of ``text`` in chunks of at most 510 (cut at sentences, then clauses, then
-        words), without the 0 the model takes at both ends."""
-        pieces: list[str] = []
+        words), without the 0 the model takes at both ends. Sentences share a chunk while they
+        fit, or with ``per_sentence`` each starts its own."""
+        sentences: list[list[str]] = []
         for clauses in self.phonemize(text, lang):
-            sentence = " ".join(clauses)
+            sentence, pieces = " ".join(clauses), []
             for piece in [sentence] if self._count(sentence) <= MAX_TOKENS else clauses:
                 pieces += [piece] if self._count(piece) <= MAX_TOKENS else _cut_words(piece)
-        chunks = [[self.vocab[c] for c in chunk if c in self.vocab] for chunk in self._pack(pieces)]
+            sentences.append(pieces)
+        groups = sentences if per_sentence else [[p for s in sentences for p in s]]
+        chunks = [[self.vocab[c] for c in chunk if c in self.vocab]
+                  for group in groups for chunk in self._pack(group)]
         if not any(chunks):
             raise TextError("Text holds nothing Kokoro can say: give some words.")
         return [c for c in chunks if c]
@@ -218,17 +239,18 @@ class KokoroTTS:
         return chunks
 
     def synthesize_tokens(self, tokens: Sequence[int], style: np.ndarray,
-                          speed: float = 1.0) -> np.ndarray:
+                          speed: float = 1.0, session: Any = None) -> np.ndarray:
         """Speech of 1..510 token ids: float32 (n,) at 24 kHz.
 
         style: a style table (510, 1, 256), whose row ``len(tokens)`` is used, or one style (256,).
         speed: tempo multiplier (1 = the voice's own tempo).
+        session: the onnxruntime session to run (default :attr:`session`).
         """
         if not 0 < len(tokens) <= MAX_TOKENS:
             raise TextError(f"Kokoro takes 1 to {MAX_TOKENS} tokens per call, got {len(tokens)}.")
         style = np.asarray(style, dtype=np.float32)
         row = style[min(len(tokens), len(style) - 1)] if style.ndim == 3 else style
-        session = self.session
+        session = session or self.session
         feeds = _feeds(tokens, row, speed)
         if "tokens" not in {i.name for i in session.get_inputs()}:
             feeds["input_ids"] = feeds.pop("tokens")
@@ -236,7 +258,8 @@ class KokoroTTS:
 
     def synthesize(self, text: str, lang: str, voice: str | dict[str, float] | None = None,
                    style: Style = Style(), style_table: np.ndarray | None = None) -> Audio:
-        """Speak ``text`` (float32 mono, 24 kHz).
+        """Speak ``text`` (float32 mono, 24 kHz), one model call per sentence (``workers`` of
+        them at once), joined.
 
         voice: a name or a blend such as ``{"jf_alpha": 0.5, "jm_kumo": 0.5}``.
         style_table: (510, 1, 256); when given it overrides ``voice``.
@@ -245,8 +268,17 @@ class KokoroTTS:
         if style_table is None:
             style_table = self.style_table(voice or self.default_voice(code).id)
         speed = style.speed / pitch_factor(style.pitch)
-        parts = [self.synthesize_tokens(t, style_table, speed) for t in self.tokenize(text, code)]
+        parts = self._speak_chunks(self.tokenize(text, code, per_sentence=True), style_table, speed)
         return apply_pitch_energy(Audio(np.concatenate(parts), SAMPLE_RATE), style)
+
+    def _speak_chunks(self, chunks: list[list[int]], table: np.ndarray,
+                      speed: float) -> list[np.ndarray]:
+        """Speech of each chunk, in order: one call after another, or ``workers`` at a time."""
+        if len(chunks) == 1 or self.workers == 1:
+            return [self.synthesize_tokens(c, table, speed) for c in chunks]
+        session = self.worker_session
+        with ThreadPoolExecutor(min(self.workers, len(chunks))) as pool:
+            return list(pool.map(lambda c: self.synthesize_tokens(c, table, speed, session), chunks))
 
 
 def _feeds(tokens: Sequence[int], style: np.ndarray, speed: float) -> dict[str, np.ndarray]:
