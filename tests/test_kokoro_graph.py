@@ -1,4 +1,5 @@
-"""The static int8 Kokoro graph: the convolution rewrite on a tiny graph, and the real one."""
+"""The static int8 Kokoro graph: the convolution rewrite and the AdaIN + Snake fold on tiny
+graphs, and the real one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from voxclone.errors import InvalidSetting
 from voxclone.tts.fetch import KOKORO_BUNDLED
 from voxclone.tts.kokoro import KokoroTTS
 from voxclone.tts.kokoro_graph import float_convs, static_path
+from voxclone.tts.kokoro_snake import fold_snakes
 
 pytestmark = pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning")
 onnx = pytest.importorskip("onnx")
@@ -67,6 +69,50 @@ def test_float_convs_replaces_only_the_matching_dynamic_convolutions(tmp_path: P
     every = tmp_path / "all-float.onnx"
     assert float_convs(dynamic, every, re.compile(".")) == 2
     np.testing.assert_allclose(_run(every, x), reference, atol=0.02)  # weights are 8-bit still
+
+
+def _adain_snake_graph(path: Path, channels: int = 8) -> None:
+    """AdaIN then Snake, node for node as the Kokoro export writes them (opset 18)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(2)
+    alpha = (rng.random((1, channels, 1)) + 0.5).astype(np.float32)
+    consts = {"axes": np.array([2], np.int64), "eps": np.float32(1e-5), "one": np.float32(1.0),
+              "two": np.float32(2.0), "alpha": alpha, "inv_alpha": 1 / alpha}
+    n = helper.make_node
+    nodes = [n("ReduceMean", ["x", "axes"], ["mean"]), n("Sub", ["x", "mean"], ["d"]),
+             n("Mul", ["d", "d"], ["d2"]), n("ReduceMean", ["d2", "axes"], ["var"]),
+             n("Add", ["var", "eps"], ["var_eps"]), n("Sqrt", ["var_eps"], ["std"]),
+             n("Div", ["d", "std"], ["xn"]), n("Add", ["gamma", "one"], ["g1"]),
+             n("Mul", ["g1", "xn"], ["gx"]), n("Add", ["gx", "beta"], ["y"]),
+             n("Mul", ["alpha", "y"], ["ay"]), n("Sin", ["ay"], ["s"], name="/gen/act/Sin"),
+             n("Pow", ["s", "two"], ["s2"]), n("Mul", ["inv_alpha", "s2"], ["q"]),
+             n("Add", ["y", "q"], ["out"])]
+    shape = [1, channels, 1]
+    graph = helper.make_graph(
+        nodes, "adain_snake",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, None]),
+         helper.make_tensor_value_info("gamma", TensorProto.FLOAT, shape),
+         helper.make_tensor_value_info("beta", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, channels, None])],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in consts.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(path))
+
+
+def test_fold_snakes_keeps_the_activation_in_fewer_passes(tmp_path: Path) -> None:
+    exported, folded = tmp_path / "exported.onnx", tmp_path / "folded.onnx"
+    _adain_snake_graph(exported)
+    assert fold_snakes(exported, folded) == 1
+    ops = _ops(folded)
+    assert "Pow" not in ops and ops.count("Sin") == 1 and ops.count("Div") == 1  # only per channel
+    rng = np.random.default_rng(3)
+    feeds = {"x": (3 * rng.standard_normal((1, 8, 500)) + 1).astype(np.float32),
+             "gamma": (0.3 * rng.standard_normal((1, 8, 1))).astype(np.float32),
+             "beta": (0.3 * rng.standard_normal((1, 8, 1))).astype(np.float32)}
+    run = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+           for p in (exported, folded)]
+    np.testing.assert_allclose(run[1], run[0], rtol=1e-4, atol=1e-4)
+    assert fold_snakes(folded, tmp_path / "again.onnx") == 0  # nothing of the pattern is left
 
 
 def test_graph_setting_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
