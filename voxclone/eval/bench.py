@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
     for name in config.tts_engines:
         results["tts"].append(_tts_row(name, config.runs))
         if name == "kokoro":  # one sentence at a time and the shipped graph, in the same run
-            results["tts"].append(_tts_row("kokoro (one worker)", config.runs, _one_worker_kokoro))
-            results["tts"].append(_tts_row("kokoro (shipped graph)", config.runs, _shipped_kokoro))
+            results["tts"].append(_tts_row("kokoro (one worker)", config.runs,
+                                           partial(_kokoro, workers=1)))
+            results["tts"].append(_tts_row("kokoro (shipped graph)", config.runs,
+                                           partial(_kokoro, graph="dynamic")))
     if config.style_steps and "kokoro" in config.tts_engines:
         results["style_search"] = _style_search_row(reference, config.style_steps)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
@@ -161,16 +164,11 @@ def _tts_row(name: str, runs: int, make: Callable[[], Any] | None = None) -> dic
             "sample_rate": long.sample_rate}
 
 
-def _one_worker_kokoro() -> Any:
+def _kokoro(**options: Any) -> Any:
+    """A Kokoro engine built with ``options`` (imported only when the bench times it)."""
     from voxclone.tts.kokoro import KokoroTTS
 
-    return KokoroTTS(workers=1)
-
-
-def _shipped_kokoro() -> Any:
-    from voxclone.tts.kokoro import KokoroTTS
-
-    return KokoroTTS(graph="dynamic")
+    return KokoroTTS(**options)
 
 
 def _style_search_row(reference: Audio, steps: int) -> dict[str, Any]:

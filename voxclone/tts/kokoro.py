@@ -93,8 +93,7 @@ class KokoroTTS:
         self.graph = graph
         self.workers = max(1, min(2, threads) if workers is None else workers)
         self._lock = threading.Lock()
-        self._session: Any = None
-        self._worker_session: Any = None
+        self._sessions: dict[int, Any] = {}
         self._tables: dict[str, np.ndarray] | None = None
         self._vocab: dict[str, int] | None = None
         self._ja: Any = None
@@ -123,21 +122,21 @@ class KokoroTTS:
 
     @property
     def session(self) -> Any:
-        """The onnxruntime session (opened once, thread-safe)."""
-        with self._lock:
-            if self._session is None:
-                self._session = onnx_session(self.model_path(), self.threads)
-        return self._session
+        """The onnxruntime session with ``threads`` intra-op threads (opened once, thread-safe)."""
+        return self._session_with(self.threads)
 
     @property
     def worker_session(self) -> Any:
         """The session the sentence workers share (``threads // workers`` intra-op threads; one
         session may run several calls at once)."""
+        return self._session_with(max(1, self.threads // self.workers))
+
+    def _session_with(self, threads: int) -> Any:
+        """The session with ``threads`` intra-op threads, opened on first use."""
         with self._lock:
-            if self._worker_session is None:
-                self._worker_session = onnx_session(self.model_path(),
-                                                    max(1, self.threads // self.workers))
-        return self._worker_session
+            if threads not in self._sessions:
+                self._sessions[threads] = onnx_session(self.model_path(), threads)
+        return self._sessions[threads]
 
     @property
     def vocab(self) -> dict[str, int]:

@@ -80,11 +80,7 @@ def float_convs(source: Path, target: Path, pattern: re.Pattern[str]) -> int:
     model = onnx.load(str(source))
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
-    producer = {out: node for node in graph.node for out in node.output}
-    consumers: dict[str, list[Any]] = collections.defaultdict(list)
-    for node in graph.node:
-        for name in node.input:
-            consumers[name].append(node)
+    producer, consumers = graph_links(graph)
     replaced: dict[int, Any] = {}
     dropped: set[int] = set()
     weights = []
@@ -94,14 +90,8 @@ def float_convs(source: Path, target: Path, pattern: re.Pattern[str]) -> int:
             replaced[id(node)] = conv
             dropped.update(id(n) for n in chain)
             weights.append(weight)
-    nodes = [replaced.get(id(n), n) for n in graph.node if id(n) not in dropped]
-    nodes = live_nodes(nodes, {o.name for o in graph.output})
-    used = {name for n in nodes for name in n.input}
-    kept = [i for i in graph.initializer if i.name in used] + weights
-    del graph.node[:]
-    graph.node.extend(nodes)
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    graph.initializer.extend(weights)
+    set_nodes(graph, [replaced.get(id(n), n) for n in graph.node if id(n) not in dropped])
     onnx.save(model, str(target))
     return len(replaced)
 
@@ -162,14 +152,31 @@ def _only(nodes: list[Any], where: str) -> Any:
     return nodes[0]
 
 
-def live_nodes(nodes: list[Any], outputs: set[str]) -> list[Any]:
-    """``nodes`` without those whose outputs nothing reads (repeated until none is left)."""
+def graph_links(graph: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """(value name → the node that makes it, value name → the nodes that read it)."""
+    producer = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, list[Any]] = collections.defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            consumers[name].append(node)
+    return producer, consumers
+
+
+def set_nodes(graph: Any, nodes: list[Any]) -> None:
+    """Make ``nodes`` the nodes of ``graph``, without those whose outputs nothing reads (repeated
+    until none is left) and without the initializers no node reads any more."""
+    outputs = {o.name for o in graph.output}
     while True:
         used = {name for n in nodes for name in n.input} | outputs
         live = [n for n in nodes if any(o in used for o in n.output)]
         if len(live) == len(nodes):
-            return live
+            break
         nodes = live
+    kept = [i for i in graph.initializer if i.name in used]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
 
 
 def quantize_float_convs(source: Path, target: Path, feeds: list[dict[str, np.ndarray]]) -> None:

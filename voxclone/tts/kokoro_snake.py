@@ -20,7 +20,6 @@ full frame rate (128 x 53k values for 11 s of speech) a pass costs 1.5-3 ms, so 
 
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ def fold_snakes(source: Path, target: Path) -> int:
     were. Activations of another shape are left as they are."""
     import onnx
 
-    from voxclone.tts.kokoro_graph import live_nodes
+    from voxclone.tts.kokoro_graph import set_nodes
 
     model = onnx.load(str(source))
     graph = model.graph
@@ -42,13 +41,7 @@ def fold_snakes(source: Path, target: Path) -> int:
         if id(node) not in folder.dropped:
             nodes.append(node)
         nodes += folder.after.get(id(node), [])
-    nodes = live_nodes(nodes, {o.name for o in graph.output})
-    used = {name for n in nodes for name in n.input}
-    del graph.node[:]
-    graph.node.extend(nodes)
-    kept = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
+    set_nodes(graph, nodes)
     onnx.save(model, str(target))
     return folder.count
 
@@ -57,13 +50,10 @@ class _Folder:
     """Finds the pattern around one ``Sin`` and writes its replacement."""
 
     def __init__(self, graph: Any) -> None:
-        self.inits = {i.name for i in graph.initializer}
-        self.values = {i.name: i for i in graph.initializer}
-        self.producer = {out: node for node in graph.node for out in node.output}
-        self.consumers: dict[str, list[Any]] = collections.defaultdict(list)
-        for node in graph.node:
-            for name in node.input:
-                self.consumers[name].append(node)
+        from voxclone.tts.kokoro_graph import graph_links
+
+        self.inits = {i.name: i for i in graph.initializer}
+        self.producer, self.consumers = graph_links(graph)
         self.dropped: set[int] = set()
         self.after: dict[int, list[Any]] = {}
         self.variance: dict[str, str] = {}
@@ -113,7 +103,7 @@ class _Folder:
         eps, _ = self._split(var_eps, constant=True)
         square = self._only_consumer(sin.output[0], "Pow")
         exponent = square.input[1]
-        if exponent not in self.inits or float(numpy_helper.to_array(self.values[exponent])) != 2.0:
+        if exponent not in self.inits or float(numpy_helper.to_array(self.inits[exponent])) != 2.0:
             raise _NoMatch
         divide = self._only_consumer(square.output[0], "Mul")
         inv_alpha, _ = self._split(divide, constant=True)
