@@ -19,11 +19,15 @@ from voxclone.cli.main import app
 from voxclone.errors import InvalidSetting, ModelCorrupt, UnsupportedLanguage
 
 ARCTIC_TEXT = "And you always want to see it in the superlative degree."
-LANG_TEXTS = {"es": "Buenos días, ¿cómo estás? Hoy hace muy buen tiempo en la ciudad.",
-              "fr": "Bonjour à tous, nous allons parler de la ville et de ses jardins.",
-              "zh": "今天天气很好，我们一起去公园散步吧。",
-              "ja": "こんにちは、今日はとてもいい天気ですね。",
-              "ko": "안녕하세요, 오늘은 날씨가 정말 좋네요."}
+LANG_TEXTS = {"es": "Buenos días a todos. Hoy vamos a hablar de la ciudad, de sus calles y de sus jardines.",
+              "fr": "Le chat dort sur le canapé depuis ce matin, et il ne veut pas bouger. Nous allons "
+                    "au marché.",
+              "ja": "こんにちは、今日はとてもいい天気ですね。明日は友達と一緒に買い物に行きます。"}
+"""espeak-ng's Mandarin and Korean are heard as Thai by Whisper base (p 0.98 / 0.60, measured): their
+language is identified on real recordings of the development set instead."""
+EVAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "eval-data" / "multilingual"
+REAL_CLIPS = {"zh": "wenet_aishell-BAC009S0724W0121", "ko": "leopard_test_ko", "es": "leopard_test_es",
+              "fr": "leopard_test_fr", "ja": "leopard_test_ja"}
 
 
 def test_whisper_transcribes_a_real_recording(arctic: Audio) -> None:
@@ -48,6 +52,20 @@ def test_multilingual_model_identifies_espeak_speech(espeak) -> None:
     for lang, text in LANG_TEXTS.items():
         result = transcribe(espeak.synthesize(text, lang), None, words=False)
         assert result.language == lang, (lang, result.text)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not EVAL_DATA.is_dir(), reason="../shared/eval-data is absent")
+def test_multilingual_model_identifies_real_speech_and_scores_it() -> None:
+    from voxclone.audio import load
+
+    rows = {line.split("\t")[0]: line.split("\t") for line in
+            (EVAL_DATA / "manifest.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    for lang, utt in REAL_CLIPS.items():
+        row = rows[utt]
+        result = transcribe(load(EVAL_DATA / row[6]), None, words=False)
+        assert result.language == lang, (lang, result.text)
+        assert error_rate(row[7], result.text, lang) <= 0.3, (lang, row[7], result.text)
 
 
 def test_unknown_or_unfit_languages_are_refused(arctic: Audio) -> None:
@@ -79,8 +97,8 @@ def test_a_damaged_model_part_is_refused_and_nothing_is_left(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("lang, ref, hyp, expected", [
-    ("en", "Mr. Quilter paid fourteen sixty five dollars.", "Mister Quilter paid 1465 dollars.", 0.4),
-    ("en", "It is twenty one o'clock", "It's 21 o'clock.", 0.5),
+    ("en", "Mr. Quilter paid fourteen sixty five dollars.", "Mister Quilter paid 1465 dollars.", 5 / 7),
+    ("en", "It is twenty one o'clock", "It's 21 o'clock.", 0.4),
     ("en", "the third day", "The 3rd day.", 0.0),
     ("es", "Tengo veintiún años y dos hermanos", "Tengo 21 años y 2 hermanos.", 1 / 6),
     ("fr", "et c'est la dictée numéro un", "Et c'est la dictée numéro 1.", 0.0),

@@ -176,6 +176,25 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
     typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}  ({run.seconds:.0f} s)")
 
 
+@app.command("eval-merge")
+@friendly_errors
+def eval_merge(results: list[Path] = typer.Argument(..., help="results.json files of eval runs "
+                                                    "made with the same settings."),
+               out: Path = typer.Option(Path("out/eval"), help="Output folder."),
+               ) -> None:
+    """Combine eval runs (e.g. one per set, run side by side) into one report and defaults."""
+    from voxclone.eval.report import aggregate, markdown_table, merge_runs, write_outputs
+    from voxclone.pipeline.defaults import RULE, choose_defaults, defaults_table
+
+    run, datasets = merge_runs(results)
+    paths = write_outputs(run, Path(datasets), out)
+    rows = aggregate(run.items)
+    typer.echo(markdown_table(rows))
+    typer.echo(f"\nDefault pipeline per language by these runs ({RULE}):\n")
+    typer.echo(defaults_table(choose_defaults(rows)))
+    typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}")
+
+
 @app.command()
 @friendly_errors
 def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after a warm-up)."),

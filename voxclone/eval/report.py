@@ -98,6 +98,27 @@ def manifest(run: EvalRun, dataset: Path) -> dict[str, Any]:
             "seconds": round(run.seconds, 1), "notes": run.notes}
 
 
+def merge_runs(paths: list[Path]) -> tuple[EvalRun, str]:
+    """One run from the ``results.json`` of several (e.g. one per set, run side by side), and a
+    description of their datasets. Their configs must agree except on the dataset."""
+    from voxclone.errors import InvalidSetting
+    from voxclone.eval.runner import EvalConfig
+
+    loaded = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    configs = [r["manifest"]["config"] for r in loaded]
+    if any(c != configs[0] for c in configs[1:]):
+        raise InvalidSetting("These eval runs were made with different settings: merge only runs "
+                             "of one configuration.")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in configs[0].items()
+              if k in EvalConfig.__dataclass_fields__}
+    run = EvalRun(EvalConfig(**fields))
+    for r in loaded:
+        run.items += r["items"]
+        run.notes += r["manifest"]["notes"]
+        run.seconds = max(run.seconds, float(r["manifest"]["seconds"]))
+    return run, " + ".join(str(r["manifest"]["dataset"]) for r in loaded)
+
+
 def write_outputs(run: EvalRun, dataset: Path, out_dir: Path) -> dict[str, Path]:
     """Write results.json, report.md and the plots; return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
