@@ -48,3 +48,17 @@ def test_dvector_separates_speakers(espeak, arctic: Audio) -> None:
 def test_referee_and_selector_are_different_encoders() -> None:
     assert referee_encoder() is referee_encoder()
     assert referee_encoder().name == "dvector" and speaker_encoder().name == "resemblyzer"
+
+
+def test_nothing_that_selects_can_reach_the_referee() -> None:
+    """Base-voice ranking, candidates, the style search and world-auto live in these layers; none
+    of them may use the d-vector judge, so it stays a clean referee."""
+    from pathlib import Path
+
+    import voxclone
+
+    root = Path(voxclone.__file__).parent
+    for layer in ("pipeline", "convert", "voices", "tts", "serve", "scale"):
+        for path in (root / layer).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            assert "referee_encoder" not in source and "DVectorEncoder" not in source, path
