@@ -1,0 +1,197 @@
+"""``SopranoTTS``: the Python API (as the official one's) and the ``soprano`` TTSEngine.
+
+    tts = SopranoTTS(model_dir, backend="onnxruntime", num_threads=1)
+    result = tts.synthesize("Hello world!", temperature=0.0, seed=0)
+    result.audio, result.sample_rate, result.timings_ms
+    for chunk in tts.stream("Hello world!"): ...   # SopranoChunk, first after 5 tokens
+
+Every sentence of a text is generated in one batch (as the official ``infer`` does); each is
+decoded on its own and the sentences are joined without a gap. English only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from voxclone.audio.types import Audio
+from voxclone.config import Settings
+from voxclone.errors import InvalidSetting, ModelNotFound, TextError
+from voxclone.text.languages import normalize_language
+from voxclone.timing import StageTimer
+from voxclone.tts.base import BaseVoice, Style
+from voxclone.tts.soprano.backends import BACKENDS, TorchDecoder, TorchLM, graph_backend
+from voxclone.tts.soprano.checkpoint import (FETCH_HINT, check_folder, lm_config, load_decoder,
+                                             load_lm, load_tokenizer)
+from voxclone.tts.soprano.config import SAMPLE_RATE, GenerationConfig
+from voxclone.tts.soprano.generate import Generated, generate, iter_tokens
+from voxclone.tts.soprano.split import prompt, text_to_sentences
+from voxclone.tts.soprano.streaming import stream_audio
+
+MODEL_DIRS = ("soprano-1.1-80m", "soprano-80m")
+MAX_PROMPT_TOKENS = 512
+VOICE = BaseVoice("soprano", "en", "F", "soprano")
+
+
+@dataclass
+class SopranoResult:
+    """One synthesis: float32 audio (n,) at ``sample_rate``, the spoken sentences, tokens per
+    sentence, why each ended, and milliseconds per stage (lm_prefill, lm_steps, decoder, istft)."""
+
+    audio: np.ndarray
+    sample_rate: int
+    sentences: list[str]
+    tokens: list[int]
+    finish_reasons: list[str | None]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return len(self.audio) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class SopranoChunk:
+    """A piece of streamed audio: float32 (n,) at ``sample_rate``, of sentence ``sentence``;
+    ``last`` on the final chunk of that sentence."""
+
+    samples: np.ndarray
+    sample_rate: int
+    sentence: int
+    last: bool
+
+
+def default_model_dir() -> Path:
+    """The fetched Soprano-1.1-80M folder, else Soprano-80M; ModelNotFound naming the fetch."""
+    root = Settings().models_dir / "soprano"
+    for name in MODEL_DIRS:
+        if (root / name / "model.safetensors").is_file():
+            return root / name
+    raise ModelNotFound(f"Soprano is not installed (looked in {root}): run {FETCH_HINT}.")
+
+
+class SopranoTTS:
+    """Soprano text-to-speech on one backend (see :data:`BACKENDS`)."""
+
+    name = "soprano"
+    sample_rate = SAMPLE_RATE
+    languages = ("en",)
+
+    def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
+                 num_threads: int = 1) -> None:
+        if backend not in BACKENDS:
+            raise InvalidSetting(f"Soprano backend {backend!r}: use one of {', '.join(BACKENDS)}.")
+        if num_threads < 1:
+            raise InvalidSetting(f"num_threads={num_threads}: use 1 or more.")
+        self.model_dir = check_folder(Path(model_dir) if model_dir else default_model_dir())
+        self.backend, self.num_threads = backend, num_threads
+        self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
+        self.lm_config = lm_config(self.model_dir / "config.json")
+        self.lm, self.decoder = self._open(backend)
+
+    def _open(self, backend: str) -> tuple[Any, Any]:
+        if backend == "torch":
+            return TorchLM(load_lm(self.model_dir)), TorchDecoder(
+                load_decoder(self.model_dir / "decoder.pth"))
+        from voxclone.tts.soprano.export import ensure_graphs
+
+        return graph_backend(backend, ensure_graphs(self.model_dir), self.lm_config,
+                             self.num_threads)
+
+    def prompts(self, text: str) -> tuple[list[str], list[list[int]]]:
+        """Normalised sentences of ``text`` and their prompt ids (at most 512 each)."""
+        sentences = text_to_sentences(text)
+        if not sentences:
+            raise TextError("Nothing to say: the text has no letters or digits Soprano reads.")
+        ids = [self.tokenizer.encode(prompt(s)).ids[:MAX_PROMPT_TOKENS] for s in sentences]
+        return sentences, ids
+
+    def synthesize(self, text: str, max_new_tokens: int = 512, temperature: float = 0.0,
+                   top_p: float = 0.95, repetition_penalty: float = 1.2, top_k: int = 50,
+                   seed: int | None = None) -> SopranoResult:
+        """Speak ``text``: every sentence in one batch, then the decoder per sentence."""
+        cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
+        timer = StageTimer()
+        sentences, ids = self.prompts(text)
+        outputs = generate(self.lm, ids, cfg, timer)
+        audio = np.concatenate([self.decode(g.states(), timer) for g in outputs])
+        return SopranoResult(audio, SAMPLE_RATE, sentences, [len(g.tokens) for g in outputs],
+                             [g.finish_reason for g in outputs], timer.ms)
+
+    def generate_tokens(self, text: str, cfg: GenerationConfig = GenerationConfig(),
+                        timer: StageTimer | None = None) -> list[Generated]:
+        """The LM's output per sentence (tokens and emitting states), without decoding."""
+        return generate(self.lm, self.prompts(text)[1], cfg, timer)
+
+    def decode(self, states: np.ndarray, timer: StageTimer | None = None) -> np.ndarray:
+        """(n, H) states of one sentence → float32 audio (2048·(n-1),)."""
+        if len(states) < 2:
+            return np.zeros(0, np.float32)
+        timer = timer or StageTimer()
+        with timer.stage("decoder"):
+            spec = self.decoder.spectrum(np.ascontiguousarray(states.T[None], dtype=np.float32))
+        with timer.stage("istft"):
+            return self.decoder.finish(spec)[0].astype(np.float32)
+
+    def stream(self, text: str, chunk_size: int = 1, max_new_tokens: int = 512,
+               temperature: float = 0.0, top_p: float = 0.95, repetition_penalty: float = 1.2,
+               top_k: int = 50, seed: int | None = None) -> Iterator[SopranoChunk]:
+        """Speak ``text`` sentence by sentence as a generator of chunks; the first comes after
+        4 + ``chunk_size`` tokens. Joined, the chunks equal :meth:`synthesize`'s audio."""
+        cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
+        _, ids = self.prompts(text)
+        for index, sentence_ids in enumerate(ids):
+            states = (e.hidden if e.token is not None else None
+                      for e in iter_tokens(self.lm, [sentence_ids], cfg))
+            chunks = stream_audio(states, lambda h: self.decode(h), chunk_size)
+            pending = next(chunks, None)
+            for chunk in chunks:
+                yield SopranoChunk(pending, SAMPLE_RATE, index, False)  # type: ignore[arg-type]
+                pending = chunk
+            if pending is not None:
+                yield SopranoChunk(pending, SAMPLE_RATE, index, True)
+
+    def time_to_first_audio(self, text: str, **kw: Any) -> float:
+        """Seconds from the call to the first streamed chunk."""
+        start = time.perf_counter()
+        next(iter(self.stream(text, **kw)))
+        return time.perf_counter() - start
+
+    # TTSEngine protocol
+    def voices(self, lang: str | None = None) -> list[BaseVoice]:
+        """Soprano has one voice, English."""
+        if lang is not None:
+            normalize_language(lang, self.languages)
+        return [VOICE]
+
+    def default_voice(self, lang: str) -> BaseVoice:
+        """The one voice."""
+        return self.voices(lang)[0]
+
+    def synthesize_audio(self, text: str, **kw: Any) -> Audio:
+        """:meth:`synthesize` as an Audio value."""
+        return Audio(self.synthesize(text, **kw).audio, SAMPLE_RATE)
+
+
+class SopranoEngine(SopranoTTS):
+    """The ``soprano`` TTSEngine: ``synthesize(text, lang, voice, style)`` → Audio. Soprano has
+    no speed or pitch control: only ``style.energy`` (a gain) is applied."""
+
+    def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
+                 num_threads: int = 1) -> None:
+        super().__init__(model_dir, backend, num_threads)
+
+    def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
+                   style: Style = Style(), **kw: Any) -> Audio:
+        normalize_language(lang, self.languages)
+        if voice not in (None, VOICE.id):
+            raise InvalidSetting(f"Soprano has one voice, 'soprano', not {voice!r}.")
+        if style.speed != 1.0 or style.pitch != 0.0:
+            raise InvalidSetting("Soprano has no speed or pitch control: leave speed=1, pitch=0.")
+        audio = SopranoTTS.synthesize(self, text, **kw).audio * np.float32(style.energy)
+        return Audio(audio, SAMPLE_RATE)
