@@ -1,6 +1,6 @@
 """Random-weight Soprano folders in the official hub layout, for tests and benchmarks.
 
-``make_model_dir(path, size="tiny" | "full", variant="1.1" | "80m")`` writes ``config.json`` +
+``make_model_dir(path, size="tiny" | "tiny512" | "full", variant="1.1" | "80m")`` writes ``config.json`` +
 ``model.safetensors`` (a transformers Qwen3ForCausalLM), ``tokenizer.json`` +
 ``tokenizer_config.json`` (ids as the real tokenizer's: [UNK] 0, [TEXT] 1, [START] 2, [STOP] 3,
 audio tokens [0]..[7999] = 4..8003, text characters from 8004) and ``decoder.pth``.
@@ -21,6 +21,9 @@ TEXT_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789 !$%&'*,-.?"
 FULL_LM = dict(hidden_size=512, intermediate_size=2304, num_hidden_layers=17,
                num_attention_heads=4, num_key_value_heads=1, head_dim=128,
                max_position_embeddings=1024)
+# "tiny512": one layer, but the real hidden size (the official infer_batch assumes 512 channels)
+TINY512_LM = dict(hidden_size=512, intermediate_size=256, num_hidden_layers=1, num_attention_heads=4,
+                  num_key_value_heads=1, head_dim=128, max_position_embeddings=1024)
 TINY_LM = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
                num_key_value_heads=1, head_dim=32, max_position_embeddings=1024)
 
@@ -29,7 +32,7 @@ def lm_config(size: str = "tiny") -> Any:
     """A Qwen3Config of Soprano's shape ("full") or a small one ("tiny")."""
     from transformers import Qwen3Config
 
-    dims = FULL_LM if size == "full" else TINY_LM
+    dims = {"full": FULL_LM, "tiny512": TINY512_LM}.get(size, TINY_LM)
     return Qwen3Config(vocab_size=8192, rms_norm_eps=1e-6, rope_theta=10000.0,
                        tie_word_embeddings=False, attention_bias=False, bos_token_id=3,
                        eos_token_id=3, pad_token_id=3, hidden_act="silu", **dims)
@@ -40,7 +43,8 @@ def decoder_config(size: str = "tiny", variant: str = "1.1") -> DecoderConfig:
     kernel = 1 if variant == "1.1" else 3
     if size == "full":
         return DecoderConfig(dim=768 if variant == "1.1" else 512, embed_kernel=kernel)
-    return DecoderConfig(input_channels=64, dim=32, num_layers=2, embed_kernel=kernel)
+    channels = 512 if size == "tiny512" else 64
+    return DecoderConfig(input_channels=channels, dim=32, num_layers=2, embed_kernel=kernel)
 
 
 def write_tokenizer(path: Path) -> None:
@@ -59,8 +63,13 @@ def write_tokenizer(path: Path) -> None:
 
 
 def make_model_dir(path: Path, size: str = "tiny", variant: str = "1.1", seed: int = 0,
-                   dtype: torch.dtype = torch.float32) -> Path:
-    """Write a random-weight Soprano folder into ``path``; returns it."""
+                   dtype: torch.dtype = torch.float32, logit_scale: float | None = None) -> Path:
+    """Write a random-weight Soprano folder into ``path``; returns it.
+
+    ``logit_scale``: std of the ``lm_head`` weights (default: 25 for "tiny", 9 for "tiny512", which makes the
+    logits as peaked as a trained model's, so that the official sampler at temperature 0.001
+    never meets a near-tie and is deterministic; 0.04 for "full").
+    """
     from transformers import Qwen3ForCausalLM
 
     path = Path(path)
@@ -72,6 +81,8 @@ def make_model_dir(path: Path, size: str = "tiny", variant: str = "1.1", seed: i
         for name, p in lm.named_parameters():
             if p.dim() >= 2:
                 p.normal_(0.0, 0.08 if size == "tiny" else 0.04)
+        head_std = logit_scale or (0.04 if size == "full" else 25.0 if size == "tiny" else 9.0)
+        lm.lm_head.weight.normal_(0.0, head_std)
     lm.save_pretrained(str(path), safe_serialization=True)
     write_tokenizer(path)
     decoder = SopranoDecoder(decoder_config(size, variant))
