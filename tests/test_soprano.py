@@ -404,3 +404,58 @@ def test_full_size_onnxruntime_matches_torch(full: Path) -> None:
     audio_a = ref.decode(a[0].states())
     audio_b = ort_tts.decode(b[0].states())
     assert pcc(audio_a, audio_b) >= 0.999
+
+
+# --- fetch, engine, CLI -----------------------------------------------------------------------
+
+def test_fetch_then_speak_through_the_engine_registry(tiny: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      tmp_path: Path) -> None:
+    import sys
+    import types
+
+    from typer.testing import CliRunner
+
+    from voxclone.cli.main import app
+    from voxclone.tts.base import _INSTANCES, Style, get_tts
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("VOXCLONE_HOME", str(home))
+    calls: list[tuple[str, str]] = []
+
+    def hf_hub_download(repo_id: str, filename: str, revision: str, local_dir: Path) -> str:
+        calls.append((repo_id, filename))
+        (Path(local_dir) / filename).write_bytes((tiny / filename).read_bytes())
+        return str(Path(local_dir) / filename)
+
+    monkeypatch.setitem(sys.modules, "huggingface_hub",
+                        types.SimpleNamespace(hf_hub_download=hf_hub_download))
+    result = CliRunner().invoke(app, ["models", "fetch", "soprano"])
+    assert result.exit_code == 0, result.output
+    folder = home / "models" / "soprano" / "soprano-1.1-80m"
+    assert {r for r, _ in calls} == {"ekwek/Soprano-1.1-80M"}
+    assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(
+        ["config.json", "decoder.pth", "model.safetensors", "tokenizer.json"])
+    _INSTANCES.pop("soprano", None)
+    engine = get_tts("soprano")
+    assert engine.sample_rate == 32000 and engine.default_voice("en").id == "soprano"
+    audio = engine.synthesize("Hello there, this is a test.", "en", max_new_tokens=20)  # type: ignore[call-arg]
+    assert audio.sample_rate == 32000 and len(audio) == 2048 * 19
+    with pytest.raises(Exception, match="no speed or pitch"):
+        engine.synthesize("Hello.", "en", style=Style(speed=1.5))
+    _INSTANCES.pop("soprano", None)
+
+
+def test_say_with_soprano_and_no_files_names_the_fetch_command(tmp_path: Path, arctic_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from voxclone.cli.main import app
+    from voxclone.tts.base import _INSTANCES
+
+    monkeypatch.setenv("VOXCLONE_HOME", str(tmp_path / "empty"))
+    _INSTANCES.pop("soprano", None)
+    result = CliRunner().invoke(app, ["say", "Hello there.", "--ref", str(arctic_path), "--tts",
+                                      "soprano", "-o", str(tmp_path / "out.wav")])
+    assert result.exit_code != 0
+    assert "voxclone models fetch soprano" in result.output
+    assert not (tmp_path / "out.wav").exists()

@@ -3,12 +3,30 @@ decoder turns into 32 kHz speech. English only; one voice.
 
 ``SopranoTTS(model_dir, backend="onnxruntime" | "onnxruntime-int8" | "openvino" |
 "openvino-int8" | "torch", num_threads=1)``; registered as the ``soprano`` TTS engine (files from
-``voxclone models fetch soprano``).
+``voxclone models fetch soprano``). torch and transformers are imported only when it is used.
 """
 
-from voxclone.tts.base import register_tts
-from voxclone.tts.soprano.engine import SopranoChunk, SopranoEngine, SopranoResult, SopranoTTS
+from __future__ import annotations
 
-register_tts("soprano", SopranoEngine)
+from typing import Any
+
+from voxclone.tts.base import TTSEngine, register_tts
 
 __all__ = ["SopranoChunk", "SopranoEngine", "SopranoResult", "SopranoTTS"]
+
+
+def _engine() -> TTSEngine:
+    from voxclone.tts.soprano.engine import SopranoEngine
+
+    return SopranoEngine()
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from voxclone.tts.soprano import engine
+
+        return getattr(engine, name)
+    raise AttributeError(name)
+
+
+register_tts("soprano", _engine)
