@@ -266,17 +266,43 @@ def test_graphs_are_made_once_and_remade_for_a_new_checkpoint(tmp_path: Path) ->
 
 
 def test_int8_hidden_state_pcc(tiny: Path, torch_tts: SopranoTTS) -> None:
-    """int8 LM weights: teacher-forced hidden-state PCC against float32 (printed for the report)."""
+    """int8 graphs: their gate report, and an independent teacher-forced PCC against torch."""
+    import json
+
     tts = SopranoTTS(tiny, backend="onnxruntime-int8")
+    report = json.loads((tiny / "onnx" / "onnxruntime-int8.json").read_text())
+    print(f"int8 gate (tiny): {report}")
+    assert report["passed"] and report["lm_hidden_pcc"] >= 0.99
     ids = np.random.default_rng(1).integers(4, 8004, (1, 64))
     mask, pos = np.ones_like(ids), np.arange(64)[None]
     h_ref = torch_tts.lm.step(torch.from_numpy(ids), torch.from_numpy(mask), torch.from_numpy(pos),
                               *torch_tts.lm.empty_past(1))[1].detach().numpy()
     feeds = dict(zip(tts.lm.inputs, [ids, mask, pos, *tts.lm.empty_past(1)]))
-    h_int8 = tts.lm._call(feeds)[1]
-    score = pcc(h_int8, h_ref)
-    print(f"int8 hidden-state PCC (tiny): {score:.5f}")
-    assert score >= 0.99
+    assert pcc(tts.lm._call(feeds)[1], h_ref) >= 0.99
+    audio = tts.synthesize(TEXT, max_new_tokens=30).audio
+    assert np.isfinite(audio).all() and len(audio) > 0
+
+
+def test_openvino_int8_passes_its_gate(tiny: Path, torch_tts: SopranoTTS) -> None:
+    import json
+
+    pytest.importorskip("nncf")
+    tts = SopranoTTS(tiny, backend="openvino-int8")
+    report = json.loads((tiny / "onnx" / "openvino-int8.json").read_text())
+    print(f"openvino int8 gate (tiny): {report}")
+    assert report["passed"]
+    ref = torch_tts.synthesize(TEXT, max_new_tokens=30).audio
+    assert pcc(tts.synthesize(TEXT, max_new_tokens=30).audio, ref) >= 0.99
+
+
+def test_int8_below_its_gate_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voxclone.errors import EngineUnavailable
+    from voxclone.tts.soprano import export
+
+    monkeypatch.setattr(export, "INT8_MIN_AUDIO_PCC", 1.01)
+    folder = make_model_dir(tmp_path / "m", "tiny")
+    with pytest.raises(EngineUnavailable, match="quality gate"):
+        SopranoTTS(folder, backend="onnxruntime-int8")
 
 
 # --- streaming --------------------------------------------------------------------------------

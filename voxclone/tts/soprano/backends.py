@@ -3,7 +3,8 @@
 Each backend gives an LM runner (the :class:`~voxclone.tts.soprano.generate.LMRunner` protocol:
 numpy logits and hidden states out) and a decoder (hidden states (B, 512, T) → audio
 (B, 2048·(T-1)) at 32 kHz). The ONNX backends run the decoder graph and then the numpy ISTFT.
-"int8" variants run the LM step with int8 MatMul weights.
+"int8" variants run the LM step and the decoder with int8 weights (see
+:func:`voxclone.tts.soprano.export.ensure_int8`).
 """
 
 from __future__ import annotations
@@ -155,9 +156,10 @@ def graph_backend(name: str, onnx_dir: Path, lm_cfg: Any, num_threads: int
     if runtime not in ("onnxruntime", "openvino") or precision not in ("", "int8"):
         raise InvalidSetting(f"Soprano backend {name!r}: use one of {', '.join(BACKENDS)}.")
     make = ort_call if runtime == "onnxruntime" else ov_call
-    lm_path = ensure_int8(onnx_dir) if precision == "int8" else onnx_dir / LM_FILE
+    lm_path, decoder_path = (ensure_int8(onnx_dir, runtime) if precision == "int8"
+                             else (onnx_dir / LM_FILE, onnx_dir / DECODER_FILE))
     head_dim = getattr(lm_cfg, "head_dim", None) or lm_cfg.hidden_size // lm_cfg.num_attention_heads
     lm = GraphLM(make(lm_path, num_threads), lm_cfg.num_hidden_layers,
                  lm_cfg.num_key_value_heads, head_dim, lm_cfg.vocab_size)
     istft_cfg = ISTFTConfig.from_dict(json.loads((onnx_dir / ISTFT_FILE).read_text()))
-    return lm, GraphDecoder(make(onnx_dir / DECODER_FILE, num_threads), istft_cfg)
+    return lm, GraphDecoder(make(decoder_path, num_threads), istft_cfg)

@@ -113,12 +113,18 @@ class SopranoTTS:
 
     def synthesize(self, text: str, max_new_tokens: int = 512, temperature: float = 0.0,
                    top_p: float = 0.95, repetition_penalty: float = 1.2, top_k: int = 50,
-                   seed: int | None = None) -> SopranoResult:
-        """Speak ``text``: every sentence in one batch, then the decoder per sentence."""
+                   seed: int | None = None, token_limits: list[int] | None = None
+                   ) -> SopranoResult:
+        """Speak ``text``: every sentence in one batch, then the decoder per sentence.
+
+        ``token_limits``: a cap per sentence instead of ``max_new_tokens`` (for benchmarks).
+        """
         cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
         timer = StageTimer()
         sentences, ids = self.prompts(text)
-        outputs = generate(self.lm, ids, cfg, timer)
+        if token_limits is not None and len(token_limits) != len(ids):
+            raise InvalidSetting(f"token_limits has {len(token_limits)} values for {len(ids)} sentences.")
+        outputs = generate(self.lm, ids, cfg, timer, token_limits)
         audio = np.concatenate([self.decode(g.states(), timer) for g in outputs])
         return SopranoResult(audio, SAMPLE_RATE, sentences, [len(g.tokens) for g in outputs],
                              [g.finish_reason for g in outputs], timer.ms)

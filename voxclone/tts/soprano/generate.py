@@ -75,8 +75,14 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int = STOP_ID
 
 
 def iter_tokens(runner: LMRunner, prompts: Sequence[Sequence[int]], cfg: GenerationConfig,
-                timer: StageTimer | None = None) -> Iterator[TokenEvent]:
-    """Generate every prompt at once; yield each row's tokens as they come."""
+                timer: StageTimer | None = None, limits: Sequence[int] | None = None
+                ) -> Iterator[TokenEvent]:
+    """Generate every prompt at once; yield each row's tokens as they come.
+
+    ``limits``: a token cap per row (default ``cfg.max_new_tokens`` for all; benchmarks on
+    random weights, which never emit ``[STOP]``, give each sentence its real length this way).
+    """
+    caps = np.array(limits if limits is not None else [cfg.max_new_tokens] * len(prompts))
     rng = np.random.default_rng(cfg.seed)
     ids, mask, positions = left_pad(prompts)
     seen = np.zeros((len(prompts), runner.vocab_size), dtype=bool)
@@ -85,19 +91,19 @@ def iter_tokens(runner: LMRunner, prompts: Sequence[Sequence[int]], cfg: Generat
     with maybe_stage(timer, "lm_prefill"):
         logits, hidden, past = runner.run(ids, mask, positions, runner.empty_past(len(prompts)))
     active = np.arange(len(prompts))
-    for step in range(cfg.max_new_tokens):
+    for step in range(int(caps.max())):
         tokens = choose(logits, seen[active], cfg, rng)
-        last = step == cfg.max_new_tokens - 1
+        last = step + 1 >= caps[active]
         for j, (row, token) in enumerate(zip(active, tokens)):
             if token == STOP_ID:
                 yield TokenEvent(int(row), None, None, "stop")
                 continue
             seen[row, token] = True
             yield TokenEvent(int(row), int(token), hidden[j])
-            if last:
+            if last[j]:
                 yield TokenEvent(int(row), None, None, "length")
-        keep = tokens != STOP_ID
-        if last or not keep.any():
+        keep = (tokens != STOP_ID) & ~last
+        if not keep.any():
             return
         with maybe_stage(timer, "lm_steps"):
             if not keep.all():
@@ -109,10 +115,12 @@ def iter_tokens(runner: LMRunner, prompts: Sequence[Sequence[int]], cfg: Generat
 
 
 def generate(runner: LMRunner, prompts: Sequence[Sequence[int]], cfg: GenerationConfig,
-             timer: StageTimer | None = None) -> list[Generated]:
-    """Generate every prompt at once; one :class:`Generated` per prompt."""
+             timer: StageTimer | None = None, limits: Sequence[int] | None = None
+             ) -> list[Generated]:
+    """Generate every prompt at once; one :class:`Generated` per prompt (``limits``: see
+    :func:`iter_tokens`)."""
     out = [Generated() for _ in prompts]
-    for event in iter_tokens(runner, prompts, cfg, timer):
+    for event in iter_tokens(runner, prompts, cfg, timer, limits):
         item = out[event.row]
         if event.token is None:
             item.finish_reason = event.finish_reason
