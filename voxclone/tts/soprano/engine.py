@@ -12,6 +12,7 @@ decoded on its own and the sentences are joined without a gap. English only.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,7 +31,7 @@ from voxclone.tts.soprano.checkpoint import (FETCH_HINT, check_folder, lm_config
 from voxclone.tts.soprano.config import SAMPLE_RATE, GenerationConfig
 from voxclone.tts.soprano.generate import Generated, generate, iter_tokens
 from voxclone.tts.soprano.split import prompt, text_to_sentences
-from voxclone.tts.soprano.streaming import stream_audio
+from voxclone.tts.soprano.streaming import BackgroundDecoder, stream_audio
 
 MODEL_DIRS = ("soprano-1.1-80m", "soprano-80m")
 MAX_PROMPT_TOKENS = 512
@@ -40,7 +41,9 @@ VOICE = BaseVoice("soprano", "en", "F", "soprano")
 @dataclass
 class SopranoResult:
     """One synthesis: float32 audio (n,) at ``sample_rate``, the spoken sentences, tokens per
-    sentence, why each ended, and milliseconds per stage (lm_prefill, lm_steps, decoder, istft)."""
+    sentence, why each ended, and milliseconds per stage (lm_prefill, lm_steps, decoder, istft;
+    with decoding beside generation, decoder and istft overlap the LM and decode_wait is the
+    wait for the last windows)."""
 
     audio: np.ndarray
     sample_rate: int
@@ -83,13 +86,16 @@ class SopranoTTS:
     languages = ("en",)
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
-                 num_threads: int = 1) -> None:
+                 num_threads: int = 1, decode_beside: bool = True) -> None:
+        """``decode_beside``: decode each sentence in 32-token windows on a second thread while
+        the LM generates (the same samples as decoding it after; uses a second core)."""
         if backend not in BACKENDS:
             raise InvalidSetting(f"Soprano backend {backend!r}: use one of {', '.join(BACKENDS)}.")
         if num_threads < 1:
             raise InvalidSetting(f"num_threads={num_threads}: use 1 or more.")
         self.model_dir = check_folder(Path(model_dir) if model_dir else default_model_dir())
-        self.backend, self.num_threads = backend, num_threads
+        self.backend, self.num_threads, self.decode_beside = backend, num_threads, decode_beside
+        self._executor: ThreadPoolExecutor | None = None
         self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
         self.lm_config = lm_config(self.model_dir / "config.json")
         self.lm, self.decoder = self._open(backend)
@@ -124,10 +130,34 @@ class SopranoTTS:
         sentences, ids = self.prompts(text)
         if token_limits is not None and len(token_limits) != len(ids):
             raise InvalidSetting(f"token_limits has {len(token_limits)} values for {len(ids)} sentences.")
-        outputs = generate(self.lm, ids, cfg, timer, token_limits)
-        audio = np.concatenate([self.decode(g.states(), timer) for g in outputs])
-        return SopranoResult(audio, SAMPLE_RATE, sentences, [len(g.tokens) for g in outputs],
-                             [g.finish_reason for g in outputs], timer.ms)
+        if self.decode_beside:
+            outputs, pieces = self._generate_and_decode(ids, cfg, timer, token_limits)
+        else:
+            outputs = generate(self.lm, ids, cfg, timer, token_limits)
+            pieces = [self.decode(g.states(), timer) for g in outputs]
+        return SopranoResult(np.concatenate(pieces), SAMPLE_RATE, sentences,
+                             [len(g.tokens) for g in outputs], [g.finish_reason for g in outputs],
+                             timer.ms)
+
+    def _generate_and_decode(self, ids: list[list[int]], cfg: GenerationConfig, timer: StageTimer,
+                             limits: list[int] | None) -> tuple[list[Generated], list[np.ndarray]]:
+        """Generation with each sentence decoded beside it on the worker thread."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soprano-decode")
+        outputs = [Generated() for _ in ids]
+        decoders = [BackgroundDecoder(lambda h: self.decode(h, timer), self._executor)
+                    for _ in ids]
+        for event in iter_tokens(self.lm, ids, cfg, timer, limits):
+            item, decoder = outputs[event.row], decoders[event.row]
+            if event.token is None:
+                item.finish_reason = event.finish_reason
+                decoder.finish()
+            else:
+                item.tokens.append(event.token)
+                item.hidden.append(event.hidden)
+                decoder.push(event.hidden)
+        with timer.stage("decode_wait"):
+            return outputs, [d.audio() for d in decoders]
 
     def generate_tokens(self, text: str, cfg: GenerationConfig = GenerationConfig(),
                         timer: StageTimer | None = None) -> list[Generated]:
@@ -135,7 +165,7 @@ class SopranoTTS:
         return generate(self.lm, self.prompts(text)[1], cfg, timer)
 
     def decode(self, states: np.ndarray, timer: StageTimer | None = None) -> np.ndarray:
-        """(n, H) states of one sentence → float32 audio (2048·(n-1),)."""
+        """(n, H) states of one sentence (or a window of one) → float32 audio (2048·(n-1),)."""
         if len(states) < 2:
             return np.zeros(0, np.float32)
         timer = timer or StageTimer()
@@ -189,8 +219,8 @@ class SopranoEngine(SopranoTTS):
     no speed or pitch control: only ``style.energy`` (a gain) is applied."""
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
-                 num_threads: int = 1) -> None:
-        super().__init__(model_dir, backend, num_threads)
+                 num_threads: int = 1, decode_beside: bool = True) -> None:
+        super().__init__(model_dir, backend, num_threads, decode_beside)
 
     def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
                    style: Style = Style(), **kw: Any) -> Audio:
