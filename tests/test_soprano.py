@@ -308,9 +308,9 @@ def test_int8_below_its_gate_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
 # --- streaming --------------------------------------------------------------------------------
 
 def test_decoding_beside_generation_equals_decoding_after(tiny: Path, torch_tts: SopranoTTS) -> None:
-    after = SopranoTTS(tiny, backend="torch", decode_beside=False).synthesize(TEXT, max_new_tokens=75)
-    beside = torch_tts.synthesize(TEXT, max_new_tokens=75)
-    assert torch_tts.decode_beside and "decode_wait" in beside.timings_ms
+    beside = SopranoTTS(tiny, backend="torch", decode_beside=True).synthesize(TEXT, max_new_tokens=75)
+    after = torch_tts.synthesize(TEXT, max_new_tokens=75)
+    assert not torch_tts.decode_beside and "decode_wait" in beside.timings_ms
     assert beside.audio.shape == after.audio.shape
     np.testing.assert_allclose(beside.audio, after.audio, atol=1e-5)
 

@@ -86,9 +86,10 @@ class SopranoTTS:
     languages = ("en",)
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
-                 num_threads: int = 1, decode_beside: bool = True) -> None:
+                 num_threads: int = 1, decode_beside: bool = False) -> None:
         """``decode_beside``: decode each sentence in 32-token windows on a second thread while
-        the LM generates (the same samples as decoding it after; uses a second core)."""
+        the LM generates (the same samples as decoding it after). Off by default: it needs a
+        free second core; on the shared 2-core bench machine (load average 8) it was slower."""
         if backend not in BACKENDS:
             raise InvalidSetting(f"Soprano backend {backend!r}: use one of {', '.join(BACKENDS)}.")
         if num_threads < 1:
@@ -219,7 +220,7 @@ class SopranoEngine(SopranoTTS):
     no speed or pitch control: only ``style.energy`` (a gain) is applied."""
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
-                 num_threads: int = 1, decode_beside: bool = True) -> None:
+                 num_threads: int = 1, decode_beside: bool = False) -> None:
         super().__init__(model_dir, backend, num_threads, decode_beside)
 
     def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
