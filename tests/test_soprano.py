@@ -493,3 +493,45 @@ def test_say_with_soprano_and_no_files_names_the_fetch_command(tmp_path: Path, a
     assert result.exit_code != 0
     assert "voxclone models fetch soprano" in result.output
     assert not (tmp_path / "out.wav").exists()
+
+
+def test_prefetch_batches_the_pieces(tiny: Path) -> None:
+    from voxclone.tts.soprano.engine import SopranoEngine
+
+    engine = SopranoEngine(tiny, backend="onnxruntime")
+    pieces = ["The first piece is spoken here.", "And then the second piece follows it."]
+    many = SopranoTTS.synthesize_many(engine, pieces, max_new_tokens=24)
+    batched = SopranoTTS.synthesize(engine, " ".join(pieces), max_new_tokens=24)
+    assert [len(r.audio) for r in many] == [2048 * 23] * 2
+    np.testing.assert_allclose(np.concatenate([r.audio for r in many]), batched.audio, atol=1e-6)
+    engine.prefetch(pieces)
+    assert set(engine._prefetched) == set(pieces)
+    audio = engine.synthesize(pieces[1], "en")
+    assert pieces[1] not in engine._prefetched and len(audio) == 2048 * 511
+
+
+@pytest.mark.slow
+def test_cloner_generates_all_pieces_in_one_batch(tiny: Path, warm_home: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.tts.base import _INSTANCES
+
+    shutil.copytree(tiny, warm_home / "models" / "soprano" / "soprano-1.1-80m",
+                    ignore=shutil.ignore_patterns("onnx"))
+    _INSTANCES.pop("soprano", None)
+    calls: list[list[str]] = []
+    original = SopranoTTS.synthesize_many
+
+    def counting(self: SopranoTTS, texts: list[str], *args: object, **kw: object):
+        calls.append(list(texts))
+        return original(self, texts, *args, **kw)
+
+    monkeypatch.setattr(SopranoTTS, "synthesize_many", counting)
+    cloner = VoiceCloner(PipelineConfig(tts="soprano", converter="none"))
+    result = cloner.synthesize("This is the first sentence. And here is the second one.", "arctic")
+    pieces = ["This is the first sentence.", "And here is the second one."]
+    assert [c for c in calls if set(c) & set(pieces)] == [pieces]  # one batch; probes apart
+    assert result.audio.sample_rate == 32000 and len(result.pieces) == 2
+    _INSTANCES.pop("soprano", None)

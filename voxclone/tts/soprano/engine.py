@@ -126,9 +126,23 @@ class SopranoTTS:
 
         ``token_limits``: a cap per sentence instead of ``max_new_tokens`` (for benchmarks).
         """
+        return self.synthesize_many([text], max_new_tokens, temperature, top_p,
+                                    repetition_penalty, top_k, seed, token_limits)[0]
+
+    def synthesize_many(self, texts: list[str], max_new_tokens: int = 512,
+                        temperature: float = 0.0, top_p: float = 0.95,
+                        repetition_penalty: float = 1.2, top_k: int = 50, seed: int | None = None,
+                        token_limits: list[int] | None = None) -> list[SopranoResult]:
+        """Speak several texts with all their sentences in one batch (the official
+        ``infer_batch``); one result per text, each carrying the whole batch's timings."""
         cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
         timer = StageTimer()
-        sentences, ids = self.prompts(text)
+        owners, sentences, ids = [], [], []
+        for index, text in enumerate(texts):
+            text_sentences, text_ids = self.prompts(text)
+            owners += [index] * len(text_ids)
+            sentences += text_sentences
+            ids += text_ids
         if token_limits is not None and len(token_limits) != len(ids):
             raise InvalidSetting(f"token_limits has {len(token_limits)} values for {len(ids)} sentences.")
         if self.decode_beside:
@@ -136,9 +150,14 @@ class SopranoTTS:
         else:
             outputs = generate(self.lm, ids, cfg, timer, token_limits)
             pieces = [self.decode(g.states(), timer) for g in outputs]
-        return SopranoResult(np.concatenate(pieces), SAMPLE_RATE, sentences,
-                             [len(g.tokens) for g in outputs], [g.finish_reason for g in outputs],
-                             timer.ms)
+        results = []
+        for index in range(len(texts)):
+            mine = [i for i, owner in enumerate(owners) if owner == index]
+            results.append(SopranoResult(
+                np.concatenate([pieces[i] for i in mine]), SAMPLE_RATE, [sentences[i] for i in mine],
+                [len(outputs[i].tokens) for i in mine], [outputs[i].finish_reason for i in mine],
+                timer.ms))
+        return results
 
     def _generate_and_decode(self, ids: list[list[int]], cfg: GenerationConfig, timer: StageTimer,
                              limits: list[int] | None) -> tuple[list[Generated], list[np.ndarray]]:
@@ -217,18 +236,33 @@ class SopranoTTS:
 
 class SopranoEngine(SopranoTTS):
     """The ``soprano`` TTSEngine: ``synthesize(text, lang, voice, style)`` → Audio. Soprano has
-    no speed or pitch control: only ``style.energy`` (a gain) is applied."""
+    no speed or pitch control: only ``style.energy`` (a gain) is applied. :meth:`prefetch`
+    lets a pipeline that speaks a text piece by piece generate all pieces in one batch first."""
 
     def __init__(self, model_dir: str | Path | None = None, backend: str = "onnxruntime",
                  num_threads: int = 1, decode_beside: bool = False) -> None:
         super().__init__(model_dir, backend, num_threads, decode_beside)
+        self._prefetched: dict[str, np.ndarray] = {}
 
-    def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
-                   style: Style = Style(), **kw: Any) -> Audio:
+    def _check(self, lang: str, voice: str | None, style: Style) -> None:
         normalize_language(lang, self.languages)
         if voice not in (None, VOICE.id):
             raise InvalidSetting(f"Soprano has one voice, 'soprano', not {voice!r}.")
         if style.speed != 1.0 or style.pitch != 0.0:
             raise InvalidSetting("Soprano has no speed or pitch control: leave speed=1, pitch=0.")
-        audio = SopranoTTS.synthesize(self, text, **kw).audio * np.float32(style.energy)
-        return Audio(audio, SAMPLE_RATE)
+
+    def prefetch(self, texts: list[str], lang: str = "en", voice: str | None = None,
+                 style: Style = Style()) -> None:
+        """Generate ``texts`` in one batch now; :meth:`synthesize` of each then returns its audio
+        (once). Replaces what an earlier prefetch left."""
+        self._check(lang, voice, style)
+        unique = list(dict.fromkeys(texts))
+        results = SopranoTTS.synthesize_many(self, unique)
+        self._prefetched = {t: r.audio for t, r in zip(unique, results)}
+
+    def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
+                   style: Style = Style(), **kw: Any) -> Audio:
+        self._check(lang, voice, style)
+        cached = None if kw else self._prefetched.pop(text, None)
+        audio = cached if cached is not None else SopranoTTS.synthesize(self, text, **kw).audio
+        return Audio(audio * np.float32(style.energy), SAMPLE_RATE)
