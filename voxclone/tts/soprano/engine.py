@@ -100,6 +100,7 @@ class SopranoTTS:
         self.tokenizer = load_tokenizer(self.model_dir / "tokenizer.json")
         self.lm_config = lm_config(self.model_dir / "config.json")
         self.lm, self.decoder = self._open(backend)
+        text_to_sentences("1.")  # imports inflect now (about a second), not on the first call
 
     def _open(self, backend: str) -> tuple[Any, Any]:
         if backend == "torch":

@@ -58,8 +58,9 @@ def write_tokenizer(path: Path) -> None:
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="[UNK]"))
     tok.add_special_tokens([AddedToken(t, special=True) for t in SPECIALS + audio])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[STOP]",
-                                   eos_token="[STOP]", bos_token="[STOP]")
-    fast.save_pretrained(str(path))
+                                   eos_token="[STOP]", bos_token="[STOP]", padding_side="left")
+    fast.save_pretrained(str(path))  # left padding: what batched generate needs (the real
+    # tokenizer_config.json was not seen)
 
 
 def make_model_dir(path: Path, size: str = "tiny", variant: str = "1.1", seed: int = 0,
