@@ -297,9 +297,9 @@ def test_openvino_int8_passes_its_gate(tiny: Path, torch_tts: SopranoTTS) -> Non
 
 def test_int8_below_its_gate_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from voxclone.errors import EngineUnavailable
-    from voxclone.tts.soprano import export
+    from voxclone.tts.soprano import quantize
 
-    monkeypatch.setattr(export, "INT8_MIN_AUDIO_PCC", 1.01)
+    monkeypatch.setattr(quantize, "INT8_MIN_AUDIO_PCC", 1.01)
     folder = make_model_dir(tmp_path / "m", "tiny")
     with pytest.raises(EngineUnavailable, match="quality gate"):
         SopranoTTS(folder, backend="onnxruntime-int8")
@@ -322,6 +322,7 @@ def test_streamed_chunks_join_to_the_full_audio(torch_tts: SopranoTTS) -> None:
         assert chunks[-1].last and len({c.sentence for c in chunks}) == len(full.sentences)
         assert len(chunks[0].samples) == chunk_size * 2048
         joined = np.concatenate([c.samples for c in chunks])
+        assert torch_tts.time_to_first_audio(TEXT, chunk_size=chunk_size, max_new_tokens=37) > 0
         assert joined.shape == full.audio.shape
         np.testing.assert_allclose(joined, full.audio, atol=1e-5)
 

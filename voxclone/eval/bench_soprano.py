@@ -27,8 +27,6 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from voxclone.tts.soprano.config import SAMPLE_RATE, TOKEN_SIZE
 
 CHARS_PER_SECOND = 14.0
@@ -66,6 +64,7 @@ class Official:
         self.tts = SopranoTTS.__new__(SopranoTTS)
         with contextlib.redirect_stdout(io.StringIO()):
             self.tts.pipeline = TransformersModel(device="cpu", model_path=str(model_dir))
+        self.tts.pipeline.tokenizer.padding_side = "left"  # batched generate needs it
         decoder = SopranoDecoder()
         decoder.load_state_dict(torch.load(model_dir / "decoder.pth", weights_only=True))
         self.tts.decoder, self.tts.device = decoder.eval(), "cpu"
@@ -115,15 +114,6 @@ def _ours(tts: Any, text: str, budgets: list[int]) -> dict[str, float]:
             "audio_s": result.duration}
 
 
-def _first_audio(tts: Any, text: str) -> float:
-    start = time.perf_counter()
-    stream = tts.stream(text)
-    next(stream)
-    elapsed = time.perf_counter() - start
-    stream.close()
-    return elapsed
-
-
 def run_soprano_bench(config: SopranoBenchConfig = SopranoBenchConfig(),
                       model_dir: Path | None = None) -> dict[str, Any]:
     """Timings per backend and text; ratios over the official code."""
@@ -157,7 +147,7 @@ def run_soprano_bench(config: SopranoBenchConfig = SopranoBenchConfig(),
                     else _ours(engine, text, budgets[key])
                 if (name, key) not in rows or run["total_s"] < rows[name, key]["total_s"]:
                     rows[name, key] = run
-            first = engine.first_audio(ONE) if name == "official" else _first_audio(engine, ONE)
+            first = engine.first_audio(ONE) if name == "official" else engine.time_to_first_audio(ONE)
             ttfa[name] = min(ttfa.get(name, math.inf), first)
     load_after = os.getloadavg()
     gates = {}

@@ -4,7 +4,7 @@ Each backend gives an LM runner (the :class:`~voxclone.tts.soprano.generate.LMRu
 numpy logits and hidden states out) and a decoder (hidden states (B, 512, T) → audio
 (B, 2048·(T-1)) at 32 kHz). The ONNX backends run the decoder graph and then the numpy ISTFT.
 "int8" variants run the LM step and the decoder with int8 weights (see
-:func:`voxclone.tts.soprano.export.ensure_int8`).
+:mod:`voxclone.tts.soprano.quantize`).
 """
 
 from __future__ import annotations
@@ -150,7 +150,7 @@ def ov_call(path: Path, num_threads: int) -> Any:
 def graph_backend(name: str, onnx_dir: Path, lm_cfg: Any, num_threads: int
                   ) -> tuple[GraphLM, GraphDecoder]:
     """LM runner and decoder of a graph backend (``onnxruntime[-int8]``, ``openvino[-int8]``)."""
-    from voxclone.tts.soprano.export import ensure_int8
+    from voxclone.tts.soprano.quantize import ensure_int8
 
     runtime, _, precision = name.partition("-")
     if runtime not in ("onnxruntime", "openvino") or precision not in ("", "int8"):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from voxclone.tts.soprano.config import DecoderConfig
+from voxclone.tts.soprano.istft import istft_torch
 
 
 class ConvNeXtBlock(nn.Module):
@@ -95,6 +96,4 @@ class SopranoDecoder(nn.Module):
 
     def audio(self, hidden: torch.Tensor) -> torch.Tensor:
         """(B, 512, T) → float32 audio (B, 2048·(T-1)), through torch.istft."""
-        from voxclone.tts.soprano.istft import istft_torch
-
         return istft_torch(self(hidden), self.head.istft.window, self.config)

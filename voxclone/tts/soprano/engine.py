@@ -199,7 +199,8 @@ class SopranoTTS:
                temperature: float = 0.0, top_p: float = 0.95, repetition_penalty: float = 1.2,
                top_k: int = 50, seed: int | None = None) -> Iterator[SopranoChunk]:
         """Speak ``text`` sentence by sentence as a generator of chunks; the first comes after
-        4 + ``chunk_size`` tokens. Joined, the chunks equal :meth:`synthesize`'s audio."""
+        4 + ``chunk_size`` tokens. Joined, the chunks equal :meth:`synthesize`'s audio (at
+        temperature 0; sampling draws differ between one batch and one sentence at a time)."""
         cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
         _, ids = self.prompts(text)
         for index, sentence_ids in enumerate(ids):
@@ -214,12 +215,14 @@ class SopranoTTS:
                 yield SopranoChunk(pending, SAMPLE_RATE, index, True)
 
     def time_to_first_audio(self, text: str, **kw: Any) -> float:
-        """Seconds from the call to the first streamed chunk."""
+        """Seconds from the call to the first streamed chunk of ``text``."""
         start = time.perf_counter()
-        next(iter(self.stream(text, **kw)))
-        return time.perf_counter() - start
+        chunks = self.stream(text, **kw)
+        next(chunks)
+        elapsed = time.perf_counter() - start
+        chunks.close()
+        return elapsed
 
-    # TTSEngine protocol
     def voices(self, lang: str | None = None) -> list[BaseVoice]:
         """Soprano has one voice, English."""
         if lang is not None:
@@ -229,10 +232,6 @@ class SopranoTTS:
     def default_voice(self, lang: str) -> BaseVoice:
         """The one voice."""
         return self.voices(lang)[0]
-
-    def synthesize_audio(self, text: str, **kw: Any) -> Audio:
-        """:meth:`synthesize` as an Audio value."""
-        return Audio(self.synthesize(text, **kw).audio, SAMPLE_RATE)
 
 
 class SopranoEngine(SopranoTTS):
