@@ -536,3 +536,12 @@ def test_cloner_generates_all_pieces_in_one_batch(tiny: Path, warm_home: Path,
     assert [c for c in calls if set(c) & set(pieces)] == [pieces]  # one batch; probes apart
     assert result.audio.sample_rate == 32000 and len(result.pieces) == 2
     _INSTANCES.pop("soprano", None)
+
+
+def test_registration_loads_nothing_heavy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, voxclone.tts as t; assert 'soprano' in t.tts_names(); "
+            "assert not {'torch', 'transformers', 'onnxruntime', 'inflect'} & set(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
