@@ -471,7 +471,9 @@ def test_fetch_then_speak_through_the_engine_registry(tiny: Path, monkeypatch: p
     assert sorted(p.name for p in folder.iterdir() if p.is_file()) == sorted(
         ["config.json", "decoder.pth", "model.safetensors", "tokenizer.json"])
     _INSTANCES.pop("soprano", None)
+    monkeypatch.setenv("VOXCLONE_SOPRANO_BACKEND", "torch")
     engine = get_tts("soprano")
+    assert engine.backend == "torch"  # type: ignore[attr-defined]
     assert engine.sample_rate == 32000 and engine.default_voice("en").id == "soprano"
     audio = engine.synthesize("Hello there, this is a test.", "en", max_new_tokens=20)  # type: ignore[call-arg]
     assert audio.sample_rate == 32000 and len(audio) == 2048 * 19
