@@ -8,7 +8,7 @@ STAMP_SYS := $(VENV)/.stamp-system
 STAMP_PY := $(VENV)/.stamp-python
 APT_PACKAGES := espeak-ng libsndfile1 chromium
 
-.PHONY: setup demo test test-fast bench eval clean
+.PHONY: setup demo test test-fast bench bench-soprano eval clean
 
 setup: $(STAMP_SYS) $(STAMP_PY)
 
@@ -25,7 +25,7 @@ $(STAMP_PY): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools<81" wheel
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[neural,asr,eval,test,openvoice,serve,serve-test,ray]"
+	$(PIP) install -q -e ".[neural,asr,eval,test,openvoice,serve,serve-test,ray,soprano,soprano-ref]"
 	@touch $@
 
 demo: setup
@@ -39,6 +39,9 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m voxclone.cli.main bench
+
+bench-soprano: setup
+	$(PY) -m voxclone.eval.bench_soprano
 
 eval: setup
 	$(PY) -m voxclone.cli.main eval ../shared/eval-data --out out/eval

@@ -49,7 +49,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         split: str = typer.Option(None, help="Split the text on this delimiter (e.g. '\\n' or '|')."),
         keep_pieces: bool = typer.Option(False, help="Also write each piece as OUT-NNN.wav."),
         stream: bool = typer.Option(False, help="Write each sentence to OUT as soon as it is ready."),
-        tts: str = typer.Option(None, help="Base TTS engine: espeak, piper or kokoro (default: "
+        tts: str = typer.Option(None, help="Base TTS engine: espeak, piper, kokoro or soprano (default: "
                                 "the measured default of --lang, see `voxclone engines`)."),
         converter: str = typer.Option(None, "--converter", "--engine", help=CONVERTER_HELP),
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
@@ -212,7 +212,7 @@ def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after
 
 @models_app.command("fetch")
 @friendly_errors
-def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
+def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, soprano, soprano-80m, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
                  revision: str = typer.Option("main", help="Hub revision (branch, tag or commit)."),
                  ) -> None:
     """Download model files with huggingface_hub (needs a network connection)."""
@@ -226,8 +226,12 @@ def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, or
         path = fetch_openvoice(revision)
     elif model.startswith("piper:") and len(model) > 6:
         path = fetch_piper_voice(model[6:], revision)
+    elif model in ("soprano", "soprano-80m"):
+        from voxclone.tts.fetch import fetch_soprano
+        path = fetch_soprano(model, revision)
     else:
-        raise ModelNotFound(f"Unknown model '{model}': use `kokoro`, `openvoice-v2` or `piper:<voice-name>`.")
+        raise ModelNotFound(f"Unknown model '{model}': use `kokoro`, `openvoice-v2`, `soprano`, "
+                            "`soprano-80m` or `piper:<voice-name>`.")
     typer.echo(f"fetched {model} into {path}")
 
 

@@ -96,8 +96,12 @@ class VoiceCloner:
         jobs = [(v, t) for v in voices for t in pieces_text]
         bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
         results: list[tuple[str, list[Audio]]] = []
+        prefetch = getattr(self.tts, "prefetch", None)  # engines that batch pieces (soprano)
         for voice_id in voices:
             pieces = []
+            if prefetch is not None and voice_id not in self._styles:
+                with timer.stage("tts"):
+                    prefetch(pieces_text, lang, voice_id, style)
             for piece in pieces_text:
                 pieces.append(self._speak_piece(piece, lang, voice_id, style, profile, timer))
                 bar.update()

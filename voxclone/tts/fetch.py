@@ -96,3 +96,19 @@ def assemble_kokoro(parts: Sequence[Path] | None = None, expected_sha256: str | 
     return assemble_parts(list(parts) if parts is not None else kokoro_parts(),
                           expected_sha256 or bundled_sha256(),
                           dest or Settings().models_dir / "kokoro" / KOKORO_BUNDLED, "Kokoro", _REINSTALL)
+
+
+SOPRANO_REPOS = {"soprano": ("ekwek/Soprano-1.1-80M", "soprano-1.1-80m"),
+                 "soprano-80m": ("ekwek/Soprano-80M", "soprano-80m")}
+SOPRANO_FILES = ("config.json", "model.safetensors", "tokenizer.json", "decoder.pth")
+
+
+def fetch_soprano(model: str = "soprano", revision: str = "main") -> Path:
+    """Download Soprano-1.1-80M (``soprano``) or Soprano-80M (``soprano-80m``) into
+    ``<models_dir>/soprano/<name>/``; returns that folder."""
+    if model not in SOPRANO_REPOS:
+        raise ModelNotFound(f"Unknown Soprano model '{model}': use {' or '.join(SOPRANO_REPOS)}.")
+    repo, folder = SOPRANO_REPOS[model]
+    dest = Settings().models_dir / "soprano" / folder
+    download_files(repo, {name: dest / name for name in SOPRANO_FILES}, revision)
+    return dest
