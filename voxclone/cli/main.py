@@ -10,6 +10,7 @@ import typer
 from voxclone.cli import batch as batch_cli
 from voxclone.cli import openvoice as openvoice_cli
 from voxclone.cli import serve as serve_cli
+from voxclone.cli import train as train_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
@@ -237,6 +238,8 @@ def _read_text(text: str) -> str:
 app.command("batch")(batch_cli.batch)
 app.command("serve")(serve_cli.serve)
 app.command("info")(serve_cli.info)
+app.add_typer(train_cli.train_app, name="train")
+app.add_typer(train_cli.dataset_app, name="dataset")
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from voxclone.audio.io import load, save
 from voxclone.audio.types import Audio
 
-ARCTIC_TEXT = "Author of the danger trail, Philip Steels, etc."
+ARCTIC_TEXT = "And you always want to see it in the superlative degree."
 
 
 def arctic_clip() -> Audio:
