@@ -1,0 +1,34 @@
+"""Summarise a training run's log.jsonl: ``python -m voxclone.train.summary RUN_DIR``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def summarise(run_dir: str | Path) -> dict[str, Any]:
+    """First/last train losses, validation records, data codebook use and sample flags."""
+    records = [json.loads(x) for x in (Path(run_dir) / "log.jsonl").read_text().splitlines() if x.strip()]
+    train = [r for r in records if "ar_loss" in r and "step" in r]
+    val = [r for r in records if "val_ar_loss" in r]
+    usage = next((r["codebook"] for r in records if "codebook" in r), [])
+    keys = ("step", "ar_loss", "ar_acc", "nar_loss", "nar_acc", "teacher_forcing", "replaced", "grad_norm")
+    pick = lambda r, ks: {k: r.get(k) for k in ks}  # noqa: E731
+    return {
+        "steps": train[-1]["step"] if train else 0,
+        "first": pick(train[0], keys) if train else None,
+        "last": pick(train[-1], keys) if train else None,
+        "val": [pick(r, ("step", "val_ar_loss", "val_ar_acc", "val_nar_loss", "val_nar_acc",
+                        "val_pred_perplexity", "val_pred_dead", "attn_entropy_ar")) for r in val],
+        "data_codebook": [{k: round(v, 1) for k, v in u.items()} for u in usage],
+        "samples": [pick(r, ("step", "sample", "sample_seconds", "expected_seconds", "flags"))
+                    for r in records if "sample" in r],
+        "nonfinite_steps": max((r.get("nonfinite_steps", 0) for r in train), default=0),
+        "spikes": [r["step"] for r in records if "spike_z" in r],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(summarise(sys.argv[1]), indent=1))
