@@ -190,7 +190,7 @@ def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after
 
 @models_app.command("fetch")
 @friendly_errors
-def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
+def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, encodec, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
                  revision: str = typer.Option("main", help="Hub revision (branch, tag or commit)."),
                  ) -> None:
     """Download model files with huggingface_hub (needs a network connection)."""
@@ -202,6 +202,9 @@ def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, or
     elif model == "openvoice-v2":
         from voxclone.convert.openvoice.fetch import fetch_openvoice
         path = fetch_openvoice(revision)
+    elif model == "encodec":
+        from voxclone.codeclm.encodec_codec import fetch_encodec
+        path = fetch_encodec(revision)
     elif model.startswith("piper:") and len(model) > 6:
         path = fetch_piper_voice(model[6:], revision)
     else:
