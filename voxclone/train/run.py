@@ -16,6 +16,7 @@ from voxclone.train.data import Utterance, encode_all, make_items, read_metadata
 from voxclone.train.trainer import CodecLMTrainer
 
 log = logging.getLogger(__name__)
+STOP_FILE = "STOP"  # created in the run folder: the run saves a checkpoint and ends
 
 
 def build_codec(cfg: TrainConfig, utts: list[Utterance], run_dir: Path) -> Codec:
@@ -71,6 +72,9 @@ def build_trainer(cfg: TrainConfig, resume: bool = False, progress: bool = False
         raise VoxcloneError(f"No usable training utterance in {cfg.data.train} (between "
                             f"{cfg.data.min_seconds} and {cfg.data.max_seconds} s).")
     trainer = CodecLMTrainer(cfg, train_items, val_items, codec, tok, run_dir, sample_check)
+    stop = run_dir / STOP_FILE
+    stop.unlink(missing_ok=True)
+    trainer.should_stop = stop.exists  # another process asks for a stop (checkpoint, then exit)
     if resume:
         if latest is None:
             raise VoxcloneError(f"--resume: no checkpoint in {run_dir}/checkpoints; start without it.")
