@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from voxclone.codeclm.ar import ARModel
-from voxclone.codeclm.config import ARConfig, NARConfig, model_preset
+from voxclone.codeclm.config import model_preset
 from voxclone.codeclm.generate import generate_ar, generate_nar, predicted_frames
 from voxclone.codeclm.layers import AdaptiveLayerNorm
 from voxclone.codeclm.nar import NARModel

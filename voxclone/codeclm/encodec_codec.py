@@ -48,10 +48,10 @@ def import_encodec():
     stub.save = None  # type: ignore[attr-defined]
     sys.modules["torchaudio"] = stub
     try:
-        import encodec
+        import encodec as module
     finally:
         del sys.modules["torchaudio"]
-    return encodec
+    return module
 
 
 _RULES = [(r"^(encoder|decoder)\.layers\.", r"\1.model."),

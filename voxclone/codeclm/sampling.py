@@ -37,7 +37,9 @@ def filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tenso
 
 def sample_next(logits: torch.Tensor, history: list[int], cfg: SamplingConfig,
                 generator: torch.Generator | None = None) -> int:
-    """One code from ``logits`` (V,) given the codes generated so far."""
+    """One code from ``logits`` (V,) given the codes generated so far (drawn on the CPU, so a CPU
+    ``generator`` serves any device)."""
+    logits = logits.detach().float().cpu()
     if cfg.temperature <= 0:
         return int(torch.argmax(logits))
     scaled = logits / cfg.temperature
