@@ -154,3 +154,15 @@ def test_length_prompt_mode_gives_the_asked_lengths():
         assert len(generate_ar(trainer.ar, text, mode="length_prompt", target_frames=target)) == target
     same = generate_ar(trainer.ar, text, mode="length_prompt", target_frames=t)
     assert (same.numpy() == codes[0]).mean() > 0.95
+
+
+def test_incremental_decoding_matches_the_full_forward():
+    ar, _ = _tiny()
+    text, tl, codes, cl = _batch(b=1, t=12)
+    full = ar(text, tl, codes[:, 0], cl)  # (1, 13, V)
+    caches = [{} for _ in ar.blocks]
+    first, _ = ar.forward_with_states(text, tl, codes[:, 0, :5], torch.tensor([5]), None, caches)
+    assert torch.allclose(first[0, -1], full[0, 5], atol=1e-5)
+    for t in range(5, 12):
+        step = ar.step(codes[:, 0, t], t + 1, caches)
+        assert torch.allclose(step[0], full[0, t + 1], atol=1e-5)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from voxclone.codeclm.config import ARConfig
-from voxclone.codeclm.layers import Block, positions
+from voxclone.codeclm.layers import Block, positions, sinusoids
 
 MAX_BUCKET_FRAMES = 3000  # 40 s at 75 Hz: the top length-prompt bucket
 
@@ -47,8 +47,9 @@ class ARModel(nn.Module):
         logits, _ = self.forward_with_states(text, text_lens, codes, code_lens, length)
         return logits
 
-    def forward_with_states(self, text, text_lens, codes, code_lens, length=None):
-        """Logits as :meth:`forward` and the final states of the text positions (B, Lt, d)."""
+    def forward_with_states(self, text, text_lens, codes, code_lens, length=None, caches=None):
+        """Logits as :meth:`forward` and the final states of the text positions (B, Lt, d);
+        ``caches`` (one dict per layer) collects keys/values for :meth:`step`."""
         b, lt = text.shape
         bos = torch.full((b, 1), self.bos, dtype=codes.dtype, device=codes.device)
         audio = torch.cat([bos, codes], dim=1)  # (B, T + 1)
@@ -61,10 +62,25 @@ class ARModel(nn.Module):
             xa = xa + self.length_emb(length_bucket(length, self.config.length_buckets))[:, None]
         x = torch.cat([xt, xa], dim=1) * torch.cat([t_valid, a_valid], dim=1)[..., None]
         mask = prefix_causal_mask(t_valid, a_valid)
-        for block in self.blocks:
-            x = block(x, mask)
+        for i, block in enumerate(self.blocks):
+            x = block(x, mask, cache=None if caches is None else caches[i])
         x = self.norm(x)
         return self.head(x[:, lt:]), x[:, :lt]
+
+    def step(self, code: torch.Tensor, index: int, caches: list[dict],
+             length: torch.Tensor | None = None) -> torch.Tensor:
+        """Incremental decoding: logits (B, n_codes + 1) after appending ``code`` (B,) as audio
+        position ``index`` (BOS is 0), given the caches of every earlier position (batch of one,
+        or rows without padding)."""
+        d = self.config.d_model
+        x = self.audio_emb(code.clamp(0, self.bos))[:, None] + sinusoids(index + 1, d, code.device)[index]
+        if length is not None and self.length_emb is not None:
+            x = x + self.length_emb(length_bucket(length, self.config.length_buckets))[:, None]
+        keys = caches[0]["k"].shape[2] + 1
+        mask = torch.ones(code.shape[0], 1, keys, dtype=torch.bool, device=code.device)
+        for block, cache in zip(self.blocks, caches):
+            x = block(x, mask, cache=cache)
+        return self.head(self.norm(x))[:, -1]
 
     def predict_frames(self, text_states: torch.Tensor, text_lens: torch.Tensor) -> torch.Tensor:
         """Duration predictor: log frames (B,) from the text states (B, Lt, d)."""

@@ -46,10 +46,10 @@ def generate_ar(ar: ARModel, text: torch.Tensor, prompt: torch.Tensor | None = N
         length = torch.tensor([len(prompt) + limit], device=dev)
     out: list[int] = []
     text_lens = torch.tensor([len(text)], device=dev)
+    caches: list[dict] = [{} for _ in ar.blocks]
+    logits = ar.forward_with_states(text[None], text_lens, prompt[None],
+                                    torch.tensor([len(prompt)], device=dev), length, caches)[0][0, -1]
     for _ in range(limit + 1):
-        codes = torch.cat([prompt, torch.tensor(out, dtype=torch.long, device=dev)])
-        logits = ar(text[None], text_lens, codes[None], torch.tensor([len(codes)], device=dev),
-                    length)[0, -1]
         if forced is not None or len(out) < min_frames:
             if forced is not None and len(out) >= forced:
                 break
@@ -58,6 +58,8 @@ def generate_ar(ar: ARModel, text: torch.Tensor, prompt: torch.Tensor | None = N
         if code == ar.eos or len(out) >= limit:
             break
         out.append(code)
+        index = len(prompt) + len(out)  # BOS is audio position 0
+        logits = ar.step(torch.tensor([code], device=dev), index, caches, length)[0]
     return torch.tensor(out, dtype=torch.long)
 
 

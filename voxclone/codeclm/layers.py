@@ -41,9 +41,15 @@ class Attention(nn.Module):
         self.last_weights: torch.Tensor | None = None
         self.keep_weights = False
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """``mask`` (B, S_new, S_all); ``cache`` (incremental decoding) keeps keys/values of
+        earlier positions and gains those of ``x``."""
         b, s, d = x.shape
         q, k, v = self.qkv(x).view(b, s, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
+            cache["k"], cache["v"] = k, v
         if self.keep_weights:  # explicit softmax so the weights can be inspected (validation only)
             scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.n_heads)
             w = scores.masked_fill(~mask[:, None], float("-inf")).softmax(-1)
@@ -90,7 +96,7 @@ class Block(nn.Module):
                                  nn.Dropout(dropout), nn.Linear(ffn_mult * d_model, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor | None = None
-                ) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.norm1(x, cond), mask))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor | None = None,
+                cache: dict | None = None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x, cond), mask, cache))
         return x + self.drop(self.ffn(self.norm2(x, cond)))
