@@ -60,3 +60,17 @@ def test_prepare_configure_train_and_speak(tmp_path, monkeypatch):
     assert said.duration > 0  # a 6-step model says nothing useful; this checks the plumbing only
     r = runner.invoke(app, ["train", "codec-lm", "--config", str(tmp_path / "missing.yaml")])
     assert r.exit_code != 0 and "not found" in r.output
+
+
+def test_prepare_from_a_library_voice(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOXCLONE_HOME", str(tmp_path / "home"))
+    _fake_asr(monkeypatch)
+    save(arctic_clip(), tmp_path / "alice.wav")
+    from voxclone.voices import VoiceLibrary
+
+    VoiceLibrary().add("alice", [tmp_path / "alice.wav"])
+    r = CliRunner().invoke(app, ["dataset", "prepare", "--voice", "alice", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 0, r.output
+    assert "1 clips" in r.output
+    line = (tmp_path / "d" / "metadata.csv").read_text().strip()
+    assert line.endswith(f"|{ARCTIC_TEXT}|{ARCTIC_TEXT}")
