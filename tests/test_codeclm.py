@@ -166,3 +166,24 @@ def test_incremental_decoding_matches_the_full_forward():
     for t in range(5, 12):
         step = ar.step(codes[:, 0, t], t + 1, caches)
         assert torch.allclose(step[0], full[0, t + 1], atol=1e-5)
+
+
+def test_sampling_filters_and_repetition_aware_resampling():
+    from voxclone.codeclm.sampling import SamplingConfig, filter_logits, sample_next
+
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
+    assert torch.isinf(filter_logits(logits, 2, 1.0)[2:]).all()
+    assert torch.isfinite(filter_logits(logits, 0, 0.7)[:2]).all()
+    assert torch.isinf(filter_logits(logits, 0, 0.7)[2:]).all()
+    g = torch.Generator().manual_seed(0)
+    cfg = SamplingConfig(temperature=1.0, top_k=1, top_p=1.0, ras_window=10, ras_threshold=0.5)
+    assert {sample_next(logits, [], cfg, g) for _ in range(50)} == {0}
+    repeated = [sample_next(logits, [0] * 10, cfg, g) for _ in range(200)]
+    assert 0 < sum(c != 0 for c in repeated) < 200  # a loop is broken by drawing from all codes
+
+
+def test_phoneme_text_tokens():
+    tok = TextTokenizer("phoneme", "en").fit(["Hello world."])
+    ids = tok.encode("Hello world.")
+    assert len(ids) >= 6 and 1 not in ids
+    assert TextTokenizer.from_dict(tok.to_dict()).encode("world") == tok.encode("world")

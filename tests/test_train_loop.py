@@ -47,7 +47,8 @@ def _overrides(data: Path, codec: Path, out: Path) -> list[str]:
     return [f"data.train={data}", f"codec.path={codec}", f"out={out}", "model.size=tiny",
             "max_steps=20", "save_every=10", "monitor.val_every=5", "monitor.log_every=1",
             "monitor.grad_norm_every=4", "scheduled_sampling.end=0.5", "nar.corruption=0.1",
-            "model.dropout=0.1", "data.batch_frames=400", "data.max_batch=2", "optim.warmup_steps=4"]
+            "model.dropout=0.1", "data.batch_frames=400", "data.max_batch=2", "optim.warmup_steps=4",
+            "optim.grad_accum=2"]
 
 
 def test_schedules():

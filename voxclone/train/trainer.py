@@ -11,13 +11,13 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from voxclone.codeclm.ar import ARModel
 from voxclone.codeclm.config import model_preset
 from voxclone.codeclm.nar import NARModel
 from voxclone.codeclm.text_tokens import TextTokenizer
 from voxclone.train import checkpoint as ckpt
+from voxclone.train import losses
 from voxclone.train.config import TrainConfig, to_yaml
 from voxclone.train.data import Batch, BucketSampler, Item, collate
 from voxclone.train.monitor import (JsonlLog, NonFiniteGuard, SpikeDetector, attention_entropy,
@@ -25,7 +25,6 @@ from voxclone.train.monitor import (JsonlLog, NonFiniteGuard, SpikeDetector, att
 from voxclone.train.schedule import lr_factor, teacher_forcing
 
 log = logging.getLogger(__name__)
-IGNORE = -100
 
 
 def pick_device(name: str) -> torch.device:
@@ -93,66 +92,14 @@ class CodecLMTrainer:
         ss = self.cfg.scheduled_sampling
         return teacher_forcing(step, ss.start, ss.end, ss.start_step, ss.end_step or self.cfg.max_steps)
 
-    def ar_loss(self, b: Batch, p_tf: float, gen: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
-        """AR cross-entropy on codes 0..T-1 and EOS (+ duration loss); metrics; argmax codes."""
-        codes0, lens = b.codes[:, 0], b.code_lens
-        bsz, t = codes0.shape
-        frame = torch.arange(t, device=codes0.device)[None]
-        valid = frame < lens[:, None]
-        targets = torch.full((bsz, t + 1), IGNORE, dtype=torch.long, device=codes0.device)
-        targets[:, :t] = torch.where(valid, codes0, IGNORE)
-        targets[torch.arange(bsz), lens] = self.ar.eos
-        length = lens if self.cfg.model.length_control == "length_prompt" else None
-        inputs, replaced = codes0, 0.0
-        if p_tf < 1.0:
-            inputs, replaced = self._scheduled_inputs(b, codes0, valid, length, p_tf, gen)
-        logits, states = self.ar.forward_with_states(b.text, b.text_lens, inputs, lens, length)
-        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1),
-                               ignore_index=IGNORE)
-        pred = logits.argmax(-1)
-        keep = targets != IGNORE
-        metrics = {"ar_loss": float(loss.detach()), "ar_acc": float((pred == targets)[keep].float().mean()),
-                   "replaced": replaced}
-        if self.ar.duration is not None:
-            dur = F.mse_loss(self.ar.predict_frames(states, b.text_lens).float(), lens.float().log())
-            metrics["dur_loss"] = float(dur.detach())
-            loss = loss + self.cfg.model.duration_weight * dur
-        return loss, metrics, torch.where(valid, pred[:, :t], -1)
+    def ar_loss(self, b: Batch, p_tf: float, gen: torch.Generator | None = None):
+        """AR loss, metrics and argmax codes of a batch (see :func:`losses.ar_loss`)."""
+        m = self.cfg.model
+        return losses.ar_loss(self.ar, b, p_tf, m.length_control, m.duration_weight, gen)
 
-    def _scheduled_inputs(self, b, codes0, valid, length, p_tf, gen):
-        """Scheduled sampling: codes replaced by the model's own samples with prob 1 - p_tf."""
-        with torch.no_grad():
-            logits = self.ar(b.text, b.text_lens, codes0, b.code_lens, length)[:, :-1, : self.ar.eos]
-            probs = torch.softmax(logits.float(), -1).reshape(-1, logits.shape[-1]).cpu()
-        sampled = torch.multinomial(probs, 1, generator=gen).view(codes0.shape).to(codes0.device)
-        draw = torch.rand(codes0.shape, generator=gen).to(codes0.device)
-        swap = (draw >= p_tf) & valid
-        return torch.where(swap, sampled, codes0), float(swap.sum()) / max(1, int(valid.sum()))
-
-    def nar_loss(self, b: Batch, gen: torch.Generator | None = None
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
-        """NAR cross-entropy at one random level per item, on the frames after its prompt."""
-        n = self.cfg.nar
-        bsz, n_q, t = b.codes.shape
-        dev = b.codes.device
-        level = torch.randint(1, n_q, (bsz,), generator=gen).to(dev)
-        frac = (torch.rand(bsz, generator=gen) * (n.prompt_max - n.prompt_min) + n.prompt_min).to(dev)
-        prompt = torch.minimum((frac * b.code_lens).long().clamp(max=n.prompt_max_frames), b.code_lens - 1)
-        frame = torch.arange(t, device=dev)[None]
-        codes = b.codes
-        if n.corruption > 0:
-            noise = torch.randint(0, self.nar.config.n_codes, codes.shape, generator=gen).to(dev)
-            hit = (torch.rand(codes.shape, generator=gen).to(dev) < n.corruption)
-            lower = torch.arange(n_q, device=dev)[None, :, None] < level[:, None, None]
-            hit = hit & lower & (frame >= prompt[:, None])[:, None]
-            codes = torch.where(hit, noise, codes)
-        logits = self.nar(b.text, b.text_lens, codes, b.code_lens, level, prompt)
-        target = b.codes[torch.arange(bsz), level]
-        keep = (frame >= prompt[:, None]) & (frame < b.code_lens[:, None])
-        loss = F.cross_entropy(logits[keep].float(), target[keep])
-        acc = float((logits[keep].argmax(-1) == target[keep]).float().mean())
-        return loss, {"nar_loss": float(loss.detach()), "nar_acc": acc}
+    def nar_loss(self, b: Batch, gen: torch.Generator | None = None):
+        """NAR loss and metrics of a batch (see :func:`losses.nar_loss`)."""
+        return losses.nar_loss(self.nar, b, self.cfg.nar, gen)
 
     # ---- steps --------------------------------------------------------------------------
     def train_step(self) -> dict[str, Any]:
