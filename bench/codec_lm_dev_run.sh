@@ -17,4 +17,4 @@ $PY -m voxclone.cli.main train config -o "$OUT/exp.yaml" --data "$OUT/data" --ou
   --set scheduled_sampling.end=0.8 --set monitor.val_every=50 --set monitor.sample_every=100 \
   --set save_every=50 --set monitor.log_every=5
 time nice -n 10 $PY -m voxclone.cli.main train codec-lm --config "$OUT/exp.yaml" --device cpu
-$PY -m voxclone.train.summary "$OUT/run"
+$PY -m voxclone.train.summary "$OUT/run" "$OUT/data"

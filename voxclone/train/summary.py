@@ -1,4 +1,6 @@
-"""Summarise a training run's log.jsonl: ``python -m voxclone.train.summary RUN_DIR``."""
+"""Summarise a training run's log.jsonl: ``python -m voxclone.train.summary RUN_DIR [DATA_DIR]``;
+with the data folder, each sample (and the codec's own resynthesis of the utterance it speaks) is
+also transcribed by voxclone.asr and scored (WER) against the text it should say."""
 
 from __future__ import annotations
 
@@ -30,5 +32,33 @@ def summarise(run_dir: str | Path) -> dict[str, Any]:
     }
 
 
+def score_samples(run_dir: str | Path, data_dir: str | Path) -> list[dict[str, Any]]:
+    """WER of each sample and of the codec resynthesis of its target utterance (the ceiling)."""
+    from voxclone.asr import transcribe, wer
+    from voxclone.audio.io import load
+    from voxclone.codeclm.codec import load_codec
+    from voxclone.train.data import read_metadata
+
+    texts = {u.id: u for u in read_metadata(data_dir, "all")}
+    codec = load_codec(Path(run_dir) / "codec")
+    out = []
+    for rec in summarise(run_dir)["samples"]:
+        full = next(r for r in _records(run_dir) if r.get("sample") == rec["sample"])
+        utt = texts.get(full.get("text_id") or read_metadata(data_dir, "val")[0].id)
+        heard = transcribe(load(rec["sample"]), "en").text
+        resynth = transcribe(codec.decode(codec.encode(load(utt.path))), "en").text
+        out.append({"step": rec["step"], "text": utt.text, "sample_heard": heard,
+                    "sample_wer": wer(utt.text, heard), "codec_resynth_heard": resynth,
+                    "codec_resynth_wer": wer(utt.text, resynth)})
+    return out
+
+
+def _records(run_dir: str | Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (Path(run_dir) / "log.jsonl").read_text().splitlines() if x.strip()]
+
+
 if __name__ == "__main__":
-    print(json.dumps(summarise(sys.argv[1]), indent=1))
+    result = summarise(sys.argv[1])
+    if len(sys.argv) > 2:
+        result["sample_scores"] = score_samples(sys.argv[1], sys.argv[2])
+    print(json.dumps(result, indent=1))

@@ -232,7 +232,7 @@ class CodecLMTrainer:
         path = save(audio, self.run_dir / "samples" / f"step-{self.step:07d}.wav")
         expected = target.codes.shape[1] / self.codec.frame_rate
         record = {"step": self.step, "sample": str(path), "sample_seconds": audio.duration,
-                  "expected_seconds": expected}
+                  "expected_seconds": expected, "text_id": target.id, "prompt_id": prompt.id}
         if self.sample_check is not None:
             record["flags"] = self.sample_check(audio, expected)
         return record
