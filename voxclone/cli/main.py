@@ -10,6 +10,7 @@ import typer
 from voxclone.cli import batch as batch_cli
 from voxclone.cli import openvoice as openvoice_cli
 from voxclone.cli import serve as serve_cli
+from voxclone.cli import train as train_cli
 from voxclone.cli import transcribe as transcribe_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
@@ -212,7 +213,7 @@ def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after
 
 @models_app.command("fetch")
 @friendly_errors
-def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, soprano, soprano-80m, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
+def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, soprano, soprano-80m, encodec, or piper:<voice> (e.g. piper:en_GB-alan-medium)"),
                  revision: str = typer.Option("main", help="Hub revision (branch, tag or commit)."),
                  ) -> None:
     """Download model files with huggingface_hub (needs a network connection)."""
@@ -224,6 +225,9 @@ def models_fetch(model: str = typer.Argument(..., help="kokoro, openvoice-v2, so
     elif model == "openvoice-v2":
         from voxclone.convert.openvoice.fetch import fetch_openvoice
         path = fetch_openvoice(revision)
+    elif model == "encodec":
+        from voxclone.codeclm.encodec_codec import fetch_encodec
+        path = fetch_encodec(revision)
     elif model.startswith("piper:") and len(model) > 6:
         path = fetch_piper_voice(model[6:], revision)
     elif model in ("soprano", "soprano-80m"):
@@ -264,6 +268,8 @@ def _read_text(text: str) -> str:
 app.command("batch")(batch_cli.batch)
 app.command("serve")(serve_cli.serve)
 app.command("info")(serve_cli.info)
+app.add_typer(train_cli.train_app, name="train")
+app.add_typer(train_cli.dataset_app, name="dataset")
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -144,6 +144,8 @@ class VoiceCloner:
                           progress: bool = False) -> list[str]:
         if self.config.tts == "kokoro" and not base_voice:
             return [self._kokoro_style(profile if voice is None else voice, progress)]
+        if getattr(self.tts, "needs_reference", False) and not base_voice:
+            return [self._codec_lm_reference(voice, lang)]
         if base_voice in self._styles:
             return [base_voice]  # type: ignore[list-item]
         if base_voice:
@@ -195,6 +197,21 @@ class VoiceCloner:
             result = cached_search(clips, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
                                    progress=progress)
         return self.add_style(result.table)
+
+    def _codec_lm_reference(self, voice: VoiceRef | None, lang: str) -> str:
+        """Register the voice's first clip and its transcript (offline ASR) as the codec-LM prompt."""
+        from voxclone.audio.io import load
+
+        if isinstance(voice, str):
+            clip = self.library.clips(voice)[0]
+        elif voice is not None and not isinstance(voice, VoiceProfile):
+            clip = load(list(voice)[0])
+        else:
+            raise InvalidSetting("codec-lm needs a library voice name or reference files.")
+        from voxclone.asr import transcribe
+
+        clip = clip.slice(0, 6.0) if clip.duration > 6.0 else clip
+        return self.tts.add_reference(clip, transcribe(clip, lang).text)  # type: ignore[attr-defined]
 
     def _speak_piece(self, text: str, lang: str, voice_id: str, style: Style,
                      profile: VoiceProfile, timer: StageTimer | None) -> Audio:

@@ -1,4 +1,4 @@
-"""The web UI (Gradio): Generate, Voices, History, Utilities and Settings tabs on one page.
+"""The web UI (Gradio): Generate, Voices, History, Utilities, Settings and Training tabs on one page.
 
 Layout lives in one small function per tab; :func:`_wire` connects the buttons to
 :mod:`voxclone.serve.ui_actions`. Every component a test drives has an ``elem_id``.
@@ -59,7 +59,10 @@ def build_ui(service: Service) -> gr.Blocks:
                 util = _utilities_tab()
             with gr.Tab("Settings", id="settings"):
                 sets = _settings_tab(service)
+            with gr.Tab("Training", id="training"):
+                train = _training_tab()
         _wire(service, demo, tabs, gen, voices, hist, util, sets)
+        _wire_training(service, demo, train)
     return demo
 
 
@@ -153,6 +156,74 @@ def _settings_tab(service: Service) -> NS:
     save = gr.Button("Save settings", elem_id="set-save")
     status = gr.Markdown(elem_id="set-status")
     return NS(rate=rate, volume=volume, engine=engine, save=save, status=status)
+
+
+def _training_tab() -> NS:
+    gr.Markdown("Train a codec language model on one voice (a laptop CPU trains a small model that "
+                "replays its training data, not a model that clones unseen voices).")
+    with gr.Row():
+        name = gr.Textbox(label="Project name", value="my-voice", elem_id="train-name")
+        voice = gr.Dropdown([], label="Library voice", elem_id="train-voice")
+        folder = gr.Textbox(label="…or a dataset folder (LJSpeech, VCTK, LibriTTS)", elem_id="train-folder")
+    prepare = gr.Button("Prepare dataset", elem_id="train-prepare")
+    with gr.Row():
+        size = gr.Dropdown(["tiny", "small", "base"], value="small", label="Model size", elem_id="train-size")
+        steps = gr.Number(1000, label="Steps", precision=0, elem_id="train-steps")
+        lr = gr.Number(3e-4, label="Learning rate", elem_id="train-lr")
+    configure = gr.Button("Generate configuration", elem_id="train-configure")
+    yaml = gr.Code(language="yaml", label="Configuration", elem_id="train-yaml")
+    with gr.Row():
+        start = gr.Button("Start", elem_id="train-start")
+        resume = gr.Button("Resume", elem_id="train-resume")
+        stop = gr.Button("Stop", elem_id="train-stop")
+    status = gr.Markdown(elem_id="train-status")
+    plot = gr.Image(label="Loss", elem_id="train-plot")
+    with gr.Row():
+        text = gr.Textbox(label="Speak with the latest checkpoint", elem_id="train-text")
+        speak = gr.Button("Speak", elem_id="train-speak")
+    audio = gr.Audio(label="Output", elem_id="train-audio")
+    timer = gr.Timer(5.0)
+    return NS(name=name, voice=voice, folder=folder, prepare=prepare, size=size, steps=steps, lr=lr,
+              configure=configure, yaml=yaml, start=start, resume=resume, stop=stop, status=status,
+              plot=plot, text=text, speak=speak, audio=audio, timer=timer)
+
+
+def _wire_training(service: Service, demo: gr.Blocks, t: NS) -> None:
+    """Training tab: every action runs the voxclone CLI in a child process (serve does not import
+    voxclone.train) and reads the run folder."""
+    from voxclone.serve.ui_train import TrainingRuns
+
+    runs = TrainingRuns(service.settings.home / "training")
+
+    def progress(name: str) -> list[Any]:
+        try:
+            plot = runs.loss_plot(name, service.root / f"train-{name}.png")
+            return [runs.progress(name), str(plot) if plot else None]
+        except VoxcloneError as exc:
+            return [str(exc), None]
+
+    @_friendly
+    def on_speak(name: str, text: str, voice: str | None) -> str:
+        from voxclone.audio.io import save
+        from voxclone.pipeline import PipelineConfig, VoiceCloner
+
+        ckpt = runs.checkpoint(name)
+        if not ckpt or not voice:
+            raise VoxcloneError("Needs a checkpoint of this project and a library voice for the prompt.")
+        cloner = VoiceCloner(PipelineConfig(tts=f"codec-lm:{ckpt}", converter="none"), service.library)
+        audio = service.run_blocking(cloner.say, text, voice)
+        return str(save(audio, service.output_dir / f"train-{name}.wav"))
+
+    t.prepare.click(_friendly(lambda n, v, f: runs.prepare(n, v or None, f or None)),
+                    [t.name, t.voice, t.folder], t.status)
+    t.configure.click(_friendly(lambda n, s, k, r: runs.configure(n, s, int(k), float(r))),
+                      [t.name, t.size, t.steps, t.lr], t.yaml)
+    t.start.click(_friendly(lambda n: runs.start(n)), t.name, t.status)
+    t.resume.click(_friendly(lambda n: runs.start(n, resume=True)), t.name, t.status)
+    t.stop.click(_friendly(runs.stop), t.name, t.status)
+    t.timer.tick(progress, t.name, [t.status, t.plot])
+    t.speak.click(on_speak, [t.name, t.text, t.voice], t.audio)
+    demo.load(lambda: gr.Dropdown(choices=act.voice_names(service)), None, t.voice)
 
 
 def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS, hist: NS, util: NS,

@@ -66,6 +66,12 @@ class TTSEngine(Protocol):
 
 _REGISTRY: dict[str, Callable[[], TTSEngine]] = {}
 _INSTANCES: dict[str, TTSEngine] = {}
+_FAMILIES: dict[str, Callable[[str], TTSEngine]] = {}  # "family:ARG" engines, e.g. codec-lm:PATH
+
+
+def register_tts_family(prefix: str, factory: Callable[[str], TTSEngine]) -> None:
+    """Engines named ``prefix:ARG`` (``factory(ARG)`` builds one), e.g. ``codec-lm:CHECKPOINT``."""
+    _FAMILIES[prefix] = factory
 
 
 def register_tts(name: str, factory: Callable[[], TTSEngine]) -> None:
@@ -80,6 +86,11 @@ def tts_names() -> list[str]:
 
 def get_tts(name: str = "espeak") -> TTSEngine:
     """The engine registered as ``name`` (built once per process)."""
+    family, _, arg = name.partition(":")
+    if name not in _REGISTRY and family in _FAMILIES and arg:
+        if name not in _INSTANCES:
+            _INSTANCES[name] = _FAMILIES[family](arg)
+        return _INSTANCES[name]
     if name not in _REGISTRY:
         raise EngineUnavailable(f"Unknown TTS engine '{name}'. Available: {', '.join(tts_names())}.")
     if name not in _INSTANCES:
