@@ -30,10 +30,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.
 @friendly_errors
 def info(file: Path = typer.Argument(..., help="An audio file written by voxclone."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Print the settings, voice and engine stored in an output file."""
+    """Print the settings, voice, engine and provenance stored in an output file, whether it is
+    watermarked, and whether its content credentials verify."""
     from voxclone.audio.metadata import read_metadata
+    from voxclone.cli.provenance import check_file, print_checks
 
     meta = read_metadata(file)
+    meta.update(check_file(file))
     if as_json:
         typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
         return
@@ -41,7 +44,8 @@ def info(file: Path = typer.Argument(..., help="An audio file written by voxclon
     if settings is None:
         typer.echo(f"{file}: no voxclone settings stored")
     else:
-        for key in ("kind", "voice", "engine", "base_voice", "created", "text"):
+        for key in ("kind", "voice", "engine", "base_voice", "created", "text", "content",
+                    "generator", "generator_version", "voice_id", "seed", "watermark", "consent"):
             if key in settings:
                 typer.echo(f"{key}: {settings[key]}")
         for key, value in sorted(settings.get("settings", {}).items()):
@@ -49,3 +53,4 @@ def info(file: Path = typer.Argument(..., help="An audio file written by voxclon
     for key, value in sorted(meta["tags"].items()):
         if key != "comment" or settings is None:
             typer.echo(f"tag {key}: {value}")
+    print_checks(meta)

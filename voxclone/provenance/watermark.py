@@ -20,13 +20,13 @@ import torch
 from voxclone.audio.dsp import resample
 from voxclone.audio.types import Audio
 from voxclone.errors import AudioError
+from voxclone.provenance.record import WATERMARK_NAME
 from voxclone.provenance.perth_net import PerthNet, branch_sizes, combine_branches, magmask, stretch
 
 THRESHOLD = 0.5
 WINDOW_S = 30.0
 OVERLAP_S = 1.0
 MIN_DETECT_S = 0.5
-WATERMARK_NAME = "perth-implicit"
 
 
 @dataclass(frozen=True)
