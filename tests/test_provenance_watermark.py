@@ -4,14 +4,11 @@ classes; skipped when the package is not installed)."""
 
 from __future__ import annotations
 
-import math
-import sys
-import types
-
 import numpy as np
 import pytest
 import torch
 
+from perth_reference import original_perth
 from voxclone.audio import Audio
 from voxclone.audio.dsp import resample
 from voxclone.errors import AudioError, ModelCorrupt
@@ -86,57 +83,12 @@ def test_loader_is_strict(tmp_path) -> None:
 
 # --- parity with the original code --------------------------------------------------------------
 
-def _fake_torchaudio() -> types.ModuleType:
-    """torchaudio.transforms.{Spectrogram, InverseSpectrogram, TimeStretch} as the original uses
-    them (center=True reflect-padded STFT, power=None), over torch.stft / torch.istft."""
-    from torch import nn
-
-    class Spectrogram(nn.Module):
-        def __init__(self, n_fft, win_length, power, hop_length, window_fn, normalized):
-            super().__init__()
-            self.n_fft, self.hop, self.win = n_fft, hop_length, win_length
-            self.register_buffer("window", window_fn(win_length))
-
-        def forward(self, x):
-            return torch.stft(x, self.n_fft, self.hop, self.win, self.window, center=True,
-                              pad_mode="reflect", normalized=False, onesided=True, return_complex=True)
-
-    class InverseSpectrogram(Spectrogram):
-        def __init__(self, n_fft, win_length, hop_length, window_fn, normalized):
-            super().__init__(n_fft, win_length, None, hop_length, window_fn, normalized)
-
-        def forward(self, spec, length=None):
-            return torch.istft(spec, self.n_fft, self.hop, self.win, self.window, center=True,
-                               normalized=False, onesided=True, length=length)
-
-    class TimeStretch(nn.Module):
-        def __init__(self, n_freq, hop_length):
-            super().__init__()
-            self.register_buffer("phase_advance", torch.linspace(0, math.pi * hop_length, n_freq)[..., None])
-
-    ta = types.ModuleType("torchaudio")
-    ta.transforms = types.ModuleType("torchaudio.transforms")
-    ta.transforms.Spectrogram = Spectrogram
-    ta.transforms.InverseSpectrogram = InverseSpectrogram
-    ta.transforms.TimeStretch = TimeStretch
-    return ta
-
-
 @pytest.fixture(scope="module")
 def original():
     """The original PerthImplicitWatermarker, imported with the stand-in torchaudio, which is
     removed again (with every perth module) afterwards."""
-    mp = pytest.MonkeyPatch()
-    ta = _fake_torchaudio()
-    mp.setitem(sys.modules, "torchaudio", ta)
-    mp.setitem(sys.modules, "torchaudio.transforms", ta.transforms)
-    try:
-        from perth.perth_net.perth_net_implicit.perth_watermarker import PerthImplicitWatermarker
-        yield PerthImplicitWatermarker()
-    finally:
-        mp.undo()
-        for name in [n for n in sys.modules if n == "perth" or n.startswith("perth.")]:
-            del sys.modules[name]
+    with original_perth() as marker:
+        yield marker
 
 
 @perth_installed

@@ -39,7 +39,7 @@ def consent_of(voice: str | None) -> str | None:
         return None
     from voxclone.voices import VoiceLibrary
 
-    return getattr(VoiceLibrary().info(voice), "consent", None) or None
+    return VoiceLibrary().info(voice).consent
 
 
 @friendly_errors

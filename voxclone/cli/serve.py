@@ -15,13 +15,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.
           port: int = typer.Option(7860, help="TCP port."),
           workers: int = typer.Option(2, help="Synthesis worker threads."),
           no_ui: bool = typer.Option(False, "--no-ui", help="Serve the API only, without the web UI."),
+          allow_no_watermark: bool = typer.Option(False, "--allow-no-watermark", help="Let requests "
+                                                  "turn the watermark off (watermark=false); off by default."),
           ) -> None:
     """Serve the OpenAI-compatible API (/v1) and the web UI (/) on one port."""
     import uvicorn
 
     from voxclone.serve import ServeConfig, create_app
 
-    app = create_app(ServeConfig(workers=workers), ui=not no_ui)
+    app = create_app(ServeConfig(workers=workers, allow_no_watermark=allow_no_watermark), ui=not no_ui)
     typer.echo(f"voxclone: web UI http://{host}:{port}/  API http://{host}:{port}/v1  "
                f"docs http://{host}:{port}/docs", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -59,6 +59,14 @@ def sign_if_supported(path: str | os.PathLike, info: dict[str, Any]) -> bool:
     return True
 
 
+def sign_stored(path: str | os.PathLike) -> bool:
+    """Sign ``path`` with the metadata already in its tags (batch outputs written by workers)."""
+    from voxclone.audio.metadata import read_metadata
+
+    info = read_metadata(path)["settings"]
+    return sign_if_supported(path, info) if info else False
+
+
 def sign(path: str | os.PathLike, info: dict[str, Any]) -> Path:
     """Embed a signed manifest in ``path`` (wav/mp3/flac), replacing the file atomically."""
     import c2pa
