@@ -68,6 +68,19 @@ def test_onnx_stacks_match_torch_on_random_weights() -> None:
     assert abs(a.confidence_32k(x) - b.confidence_32k(x)) < 1e-4
 
 
+@perth_installed
+def test_bundled_checkpoint_windows_are_hann(voxclone_home) -> None:
+    """The cached-graph path builds the STFT from the config: the checkpoint's windows must be
+    the plain Hann windows it assumes; the graphs are cached for the next start."""
+    from voxclone.provenance.watermark import Watermarker
+
+    model = PerthNet.from_pretrained()
+    for win in (model.ap.spectrogram.window, model.ap.inv_spectrogram.window):
+        assert torch.equal(win, torch.hann_window(2048))
+    Watermarker()
+    assert len(list((voxclone_home / "cache" / "perth").glob("*.onnx"))) == 2
+
+
 def test_loader_is_strict(tmp_path) -> None:
     model = PerthNet(PerthConfig(hidden_size=8))
     state = model.state_dict()

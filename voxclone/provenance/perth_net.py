@@ -209,7 +209,7 @@ class PerthNet(nn.Module):
                                 "`pip install resemble-perth`.")
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)["model"]
-            model = cls(_read_hparams(path.parent / "hparams.yaml"))
+            model = cls(read_hparams(path))
             model.load_state_dict(state, strict=True)
         except Exception as exc:
             raise ModelCorrupt(f"Cannot load the Perth-Net checkpoint {path} ({exc}). Reinstall "
@@ -229,7 +229,9 @@ def bundled_checkpoint() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / CHECKPOINT
 
 
-def _read_hparams(path: Path) -> PerthConfig:
+def read_hparams(checkpoint: Path) -> PerthConfig:
+    """The config in ``hparams.yaml`` beside ``checkpoint`` (defaults when there is none)."""
+    path = Path(checkpoint).parent / "hparams.yaml"
     if not path.is_file():
         return PerthConfig()
     import yaml

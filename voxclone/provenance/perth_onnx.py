@@ -8,6 +8,10 @@ residual; the decoder graph runs the slow, normal and fast stacks side by side.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from torch import nn
 
@@ -53,10 +57,23 @@ def stacks_to_onnx(stacks: dict[str, nn.Sequential]) -> bytes:
     return model.SerializeToString()
 
 
-class StackRunner:
-    """Runs exported stacks with ONNX Runtime: ``runner({"normal": x})`` → ``{"normal": y}``."""
+def write_onnx(stacks: dict[str, nn.Sequential], path: Path) -> Path:
+    """Export ``stacks`` to ``path`` (written atomically)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".onnx")
+    with os.fdopen(fd, "wb") as f:
+        f.write(stacks_to_onnx(stacks))
+    os.replace(tmp, path)
+    return path
 
-    def __init__(self, stacks: dict[str, nn.Sequential], threads: int = 1) -> None:
+
+class StackRunner:
+    """Runs exported stacks with ONNX Runtime: ``runner({"normal": x})`` → ``{"normal": y}``.
+
+    ``model``: the stacks (exported in memory) or the path of an exported ``.onnx`` file.
+    """
+
+    def __init__(self, model: dict[str, nn.Sequential] | Path, threads: int = 1) -> None:
         try:
             import onnxruntime as ort
         except ImportError as exc:
@@ -67,8 +84,8 @@ class StackRunner:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3
-        self.session = ort.InferenceSession(stacks_to_onnx(stacks), opts,
-                                            providers=["CPUExecutionProvider"])
+        source = str(model) if isinstance(model, Path) else stacks_to_onnx(model)
+        self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = {f"{k}_in": np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}

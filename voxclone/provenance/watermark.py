@@ -10,8 +10,9 @@ windows of ``WINDOW_S`` seconds.
 from __future__ import annotations
 
 import functools
-import threading
+import hashlib
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,14 +20,19 @@ import torch
 
 from voxclone.audio.dsp import resample
 from voxclone.audio.types import Audio
+from voxclone.config import Settings
 from voxclone.errors import AudioError
+from voxclone.provenance.perth_net import (AudioProcessor, PerthNet, branch_sizes, bundled_checkpoint,
+                                           combine_branches, magmask, read_hparams, stretch)
+from voxclone.provenance.perth_onnx import StackRunner
 from voxclone.provenance.record import WATERMARK_NAME
-from voxclone.provenance.perth_net import PerthNet, branch_sizes, combine_branches, magmask, stretch
 
 THRESHOLD = 0.5
 WINDOW_S = 30.0
 OVERLAP_S = 1.0
 MIN_DETECT_S = 0.5
+GRAPH_FORMAT = 1
+"""Version of the exported graphs' layout (part of their cache key)."""
 
 
 @dataclass(frozen=True)
@@ -47,24 +53,28 @@ class Detection:
 
 
 class Watermarker:
-    """Perth-Net embed/detect. backend: "onnx" (ONNX Runtime, ``threads`` threads) or "torch"."""
+    """Perth-Net embed/detect. backend: "onnx" (ONNX Runtime, ``threads`` threads) or "torch".
+
+    model: a loaded :class:`PerthNet` (its stacks are exported in memory); None: the bundled
+    checkpoint, whose exported graphs are cached under ``VOXCLONE_HOME/cache/perth`` (later
+    starts then load neither the checkpoint nor the ``onnx`` package).
+    """
 
     def __init__(self, model: PerthNet | None = None, backend: str = "onnx", threads: int = 1) -> None:
-        self.model = model or PerthNet.from_pretrained()
-        self.hp = self.model.hp
-        self.backend = backend
-        self.threads = threads
-        self._lock = threading.Lock()
-        self._enc = self._dec = None
-        if backend == "onnx":
-            from voxclone.provenance.perth_onnx import StackRunner
-
-            dec = self.model.decoder
-            self._enc = StackRunner({"enc": self.model.encoder.layers}, threads)
-            self._dec = StackRunner({"slow": dec.slow_layers, "normal": dec.normal_layers,
-                                     "fast": dec.fast_layers}, threads)
-        elif backend != "torch":
+        if backend not in ("onnx", "torch"):
             raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'.")
+        self.backend, self.threads = backend, threads
+        self._enc = self._dec = None
+        if backend == "torch" or model is not None:
+            self.model = model or PerthNet.from_pretrained()
+        else:
+            self.model = None
+            enc, dec = _cached_graphs()
+            self._enc, self._dec = StackRunner(enc, threads), StackRunner(dec, threads)
+        if self.model is not None and backend == "onnx":
+            self._enc, self._dec = (StackRunner(s, threads) for s in _stacks(self.model))
+        self.hp = self.model.hp if self.model is not None else read_hparams(bundled_checkpoint())
+        self.ap = self.model.ap if self.model is not None else AudioProcessor(self.hp)
 
     # --- embedding ---------------------------------------------------------------------------
     def embed(self, audio: Audio) -> Audio:
@@ -107,16 +117,16 @@ class Watermarker:
         pad = max(0, self.hp.n_fft - n)
         sig = torch.from_numpy(np.pad(x, (0, pad)).astype(np.float32))
         with torch.inference_mode():
-            mag, phase = self.model.ap.signal_to_magphase(sig)
+            mag, phase = self.ap.signal_to_magphase(sig)
             mag = mag[None]
             res = self._encode(mag[:, :self.hp.subband]) * magmask(mag)[:, None]
             marked = torch.cat([mag[:, :self.hp.subband] + res, mag[:, self.hp.subband:]], dim=1)
-            out = self.model.ap.magphase_to_signal(marked[0], phase, length=len(sig))
+            out = self.ap.magphase_to_signal(marked[0], phase, length=len(sig))
         return out.numpy()[:n]
 
     def _encode(self, sub: torch.Tensor) -> torch.Tensor:
         if self._enc is None:
-            return self.model.encoder.layers(sub)
+            return self.model.encoder.layers(sub)  # type: ignore[union-attr]
         return torch.from_numpy(self._enc({"enc": sub.numpy()})["enc"])
 
     # --- detection ---------------------------------------------------------------------------
@@ -144,7 +154,7 @@ class Watermarker:
         with no frame above the loudness mask, e.g. digital silence)."""
         sig = torch.from_numpy(np.asarray(x, np.float32))
         with torch.inference_mode():
-            mag = self.model.ap.signal_to_magphase(sig)[0][None]
+            mag = self.ap.signal_to_magphase(sig)[0][None]
             mask = magmask(mag)[:, None]
             if float(mask.sum()) == 0:
                 return 0.0
@@ -158,11 +168,36 @@ class Watermarker:
 
     def _decode(self, ins: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if self._dec is None:
-            dec = self.model.decoder
+            dec = self.model.decoder  # type: ignore[union-attr]
             layers = {"slow": dec.slow_layers, "normal": dec.normal_layers, "fast": dec.fast_layers}
             return {k: layers[k](v) for k, v in ins.items()}
         outs = self._dec({k: v.numpy() for k, v in ins.items()})
         return {k: torch.from_numpy(v) for k, v in outs.items()}
+
+
+def _stacks(model: PerthNet) -> tuple[dict, dict]:
+    """The encoder's and the decoder's conv stacks, named as the exported graphs name them."""
+    dec = model.decoder
+    return ({"enc": model.encoder.layers},
+            {"slow": dec.slow_layers, "normal": dec.normal_layers, "fast": dec.fast_layers})
+
+
+def _cached_graphs() -> tuple[Path, Path]:
+    """Exported encoder and decoder graphs of the bundled checkpoint (made once, then cached;
+    the key changes with the checkpoint file and the export format)."""
+    path = bundled_checkpoint()
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{GRAPH_FORMAT}"
+                         .encode()).hexdigest()[:16]
+    folder = Settings().cache_dir / "perth"
+    enc, dec = folder / f"perth-encoder-{key}.onnx", folder / f"perth-decoder-{key}.onnx"
+    if not (enc.is_file() and dec.is_file()):
+        from voxclone.provenance.perth_onnx import write_onnx
+
+        stacks = _stacks(PerthNet.from_pretrained(path))
+        write_onnx(stacks[0], enc)
+        write_onnx(stacks[1], dec)
+    return enc, dec
 
 
 @functools.lru_cache(maxsize=4)
