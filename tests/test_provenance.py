@@ -142,3 +142,25 @@ def test_detect_and_info_on_corrupt_and_huge_files(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(aio, "MAX_FILE_BYTES", 1000)  # the file is ~32 kB: "huge" here
     result = runner.invoke(app, ["detect", str(huge)])
     assert result.exit_code == 2 and "too large" in result.output
+
+
+@needs_perth
+@needs_c2pa
+def test_streamed_and_converted_outputs_carry_provenance(warm_home, arctic_path, tmp_path) -> None:
+    from voxclone.provenance.credentials import verify
+
+    streamed, converted = tmp_path / "live.wav", tmp_path / "conv.wav"
+    result = runner.invoke(app, ["say", "One. Two.", "--voice", VOICE, "--tts", "espeak",
+                                 "--converter", "world", "--stream", "-o", str(streamed)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["convert", str(arctic_path), "--voice", VOICE, "--no-watermark",
+                                 "-o", str(converted)])
+    assert result.exit_code == 0, result.output
+    live, conv = read_metadata(streamed)["settings"], read_metadata(converted)["settings"]
+    assert live["settings"]["stream"] is True and live["watermark"] == "perth-implicit"
+    assert conv["kind"] == "convert" and conv["watermark"].startswith("none")
+    assert live["voice_id"] == conv["voice_id"]
+    assert verify(streamed)["valid"] and verify(converted)["valid"]
+    from voxclone.provenance.watermark import detect
+
+    assert detect(load(streamed)).watermarked and not detect(load(converted)).watermarked

@@ -89,17 +89,16 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
 
 
 def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info) -> None:
-    from voxclone.audio.io import StreamWriter
+    from voxclone.audio.io import StreamWriter, load
     from voxclone.audio.metadata import metadata_tags
-
-    from voxclone.audio.io import load
     from voxclone.provenance.record import voice_id
     from voxclone.voices.profile import audio_sha256
 
     # the tags go in before the first chunk: the voice's clip hashes, known before any speech
     hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
               else [audio_sha256(load(f)) for f in voice])
-    tags = metadata_tags(output_info(**info, voice_hash=voice_id(hashes)))
+    meta = output_info(**info, voice_hash=voice_id(hashes))
+    tags = metadata_tags(meta)
     writer = None
     for i, chunk in enumerate(cloner.say_stream(text, voice, lang, style, base_voice, split)):
         writer = writer or StreamWriter(output, chunk.sample_rate, tags)
@@ -107,6 +106,7 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
         typer.echo(f"piece {i + 1}: {chunk.duration:.1f} s written", err=True)
     if writer is not None:
         writer.close()
+        provenance_cli.sign_file(output, meta)  # once complete (replaced atomically)
         typer.echo(f"wrote {output} ({writer.frames / writer.sample_rate:.1f} s, streamed)")
 
 
