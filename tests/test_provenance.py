@@ -142,6 +142,8 @@ def test_detect_and_info_on_corrupt_and_huge_files(tmp_path, monkeypatch) -> Non
     monkeypatch.setattr(aio, "MAX_FILE_BYTES", 1000)  # the file is ~32 kB: "huge" here
     result = runner.invoke(app, ["detect", str(huge)])
     assert result.exit_code == 2 and "too large" in result.output
+    shown = runner.invoke(app, ["info", str(huge)])  # the tags still read; the checks say why not
+    assert shown.exit_code == 0 and "watermark check: Audio file is too large" in shown.output
 
 
 @needs_perth

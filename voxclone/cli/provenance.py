@@ -99,7 +99,11 @@ def check_file(path: Path) -> dict[str, Any]:
         mark: dict[str, Any] = read_mark(load(path)).to_dict()
     except VoxcloneError as exc:
         mark = {"error": str(exc)}
-    return {"watermark_check": mark, "credentials": verify(path)}
+    try:
+        cred = verify(path)
+    except VoxcloneError as exc:
+        cred = {"signed": False, "reason": str(exc)}
+    return {"watermark_check": mark, "credentials": cred}
 
 
 def print_checks(meta: dict[str, Any]) -> None:
