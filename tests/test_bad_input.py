@@ -148,3 +148,37 @@ def test_a_failed_add_keeps_the_voice_usable(files, warm_home):
     result = run("voices", "show", VOICE)
     assert result.exit_code == 0 and '"embedding_dim": 256' in result.stdout
 
+
+
+def test_output_paths_that_cannot_be_files_are_clear_errors(tmp_path, arctic_path) -> None:
+    from typer.testing import CliRunner
+
+    from voxclone.audio import Audio, save
+    from voxclone.cli.main import app
+    from voxclone.errors import AudioError
+
+    folder = tmp_path / "some_folder"
+    folder.mkdir()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    runner = CliRunner()
+    for out, says in ((f"{folder}/", "is a folder"), (str(folder), "is a folder"),
+                      (str(blocker / "x.wav"), "is a file")):
+        result = runner.invoke(app, ["say", "Hi.", "--ref", str(arctic_path), "--tts", "espeak",
+                                     "--converter", "world", "-o", out])
+        assert result.exit_code == 2 and says in result.output and "Traceback" not in result.output
+        result = runner.invoke(app, ["convert", str(arctic_path), "--ref", str(arctic_path), "-o", out])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    with pytest.raises(AudioError, match="is a folder"):
+        save(Audio(np.zeros(10, np.float32), 16000), folder)
+    with pytest.raises(AudioError, match="Cannot write"):
+        save(Audio(np.zeros(10, np.float32), 16000), blocker / "x.wav")
+    assert blocker.read_text() == "x" and not list(folder.iterdir())
+
+
+def test_a_base_voice_not_installed_says_how_to_fetch_it(arctic_path) -> None:
+    result = CliRunner().invoke(app, ["say", "Hi.", "--ref", str(arctic_path), "--tts", "piper",
+                                      "--converter", "world", "--base-voice", "en_GB-alan-medium",
+                                      "-o", "x.wav"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "voxclone models fetch piper:en_GB-alan-medium" in result.output

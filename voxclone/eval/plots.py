@@ -30,11 +30,17 @@ def write_plots(items: list[dict[str, Any]], rows: list[dict[str, Any]], out_dir
 
 
 def _methods(plt, rows: list[dict[str, Any]], path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, max(4, 0.3 * len(rows))))
     names = [r["method"] for r in rows]
-    ax.barh(names, [r["similarity"] or 0 for r in rows], color="tab:blue")
-    ax.set_xlabel("speaker similarity (resemblyzer cosine to held-out clip)")
+    y = np.arange(len(rows))
+    ax.barh(y - 0.2, [r.get("similarity_dvec") or 0 for r in rows], 0.4, color="tab:orange",
+            label="d-vector (referee)")
+    ax.barh(y + 0.2, [r["similarity"] or 0 for r in rows], 0.4, color="tab:blue",
+            label="resemblyzer (also selects)")
+    ax.set_yticks(y, names)
+    ax.set_xlabel("speaker similarity (cosine to held-out clips)")
     ax.set_xlim(0, 1)
+    ax.legend(loc="lower right")
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -61,12 +67,13 @@ def _speakers(plt, items: list[dict[str, Any]], methods: list[str], path: Path) 
 def _scatter(plt, items: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     for method in sorted({i["method"] for i in items}):
-        pts = [(i["wer"], i["similarity"]) for i in items if i["method"] == method and "wer" in i]
+        pts = [(i["wer"], i.get("similarity_dvec", i["similarity"])) for i in items
+               if i["method"] == method and "wer" in i]
         if pts:
             x, y = zip(*pts)
             ax.scatter(x, y, label=method, s=14)
-    ax.set_xlabel("WER (pocketsphinx)")
-    ax.set_ylabel("similarity")
+    ax.set_xlabel("WER (Whisper)")
+    ax.set_ylabel("similarity (d-vector referee)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

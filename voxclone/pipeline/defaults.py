@@ -1,8 +1,10 @@
 """Default cloning pipeline (base TTS, converter) per language, chosen from measurement.
 
-The rule: among the pipelines scored by ``voxclone eval`` on held-out clips and texts, take the
-one with the best speaker similarity among those whose WER is within :data:`WER_WINDOW` of the
-best WER. Where no WER was measured (the offline ASR is English only) similarity decides alone.
+The rule (:data:`RULE`): among the pipelines scored by ``voxclone eval`` on held-out clips and
+texts, take the one the *referee* judge (the d-vector encoder, which selects nothing inside the
+product) scores most similar, among those whose Whisper WER (CER for zh/ja/ko) is within
+:data:`WER_WINDOW` of the language's best. Where a run has no referee score (older runs) the
+resemblyzer similarity decides; where it has no error rate, similarity decides alone.
 :data:`MEASURED` holds the outcome of the run recorded in the README; :func:`choose_defaults`
 applies the rule to any run's aggregate rows, so a new measurement can replace it.
 """
@@ -15,7 +17,9 @@ from typing import Any
 
 from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 
-WER_WINDOW = 0.10
+WER_WINDOW = 0.05
+RULE = (f"best referee (d-vector) similarity among the pipelines whose WER/CER is within "
+        f"{WER_WINDOW:.2f} of the best")
 EMBEDDED = ("espeak", "world")
 """The engine that needs nothing but Debian/PyPI packages: the fallback for unmeasured languages."""
 CLONING_TTS = frozenset({"kokoro"})
@@ -32,6 +36,8 @@ class LanguageDefault:
     converter: str
     similarity: float | None = None
     wer: float | None = None
+    similarity_dvec: float | None = None
+    """similarity: resemblyzer; similarity_dvec: the referee; wer: WER (CER for zh/ja/ko)."""
 
     @property
     def pipeline(self) -> str:
@@ -73,24 +79,38 @@ def choose_defaults(rows: Iterable[dict[str, Any]]) -> dict[str, LanguageDefault
         tts, _, converter = method.partition(":")
         if converter in ("", "none") and tts not in CLONING_TTS:
             continue
-        by_lang.setdefault(lang or "en", []).append({**row, "method": method})
+        by_lang.setdefault(lang or "en", []).append(
+            {**row, "method": method, "error": _error(row)})
     chosen = {}
     for lang, group in sorted(by_lang.items()):
-        wers = [r["wer"] for r in group if r.get("wer") is not None]
-        best_wer = min(wers) if wers else None
-        eligible = [r for r in group if best_wer is None
-                    or (r.get("wer") is not None and r["wer"] <= best_wer + WER_WINDOW)]
-        best = max(eligible, key=lambda r: (r["similarity"], r["method"]))
+        errors = [r["error"] for r in group if r["error"] is not None]
+        best_error = min(errors) if errors else None
+        eligible = [r for r in group if best_error is None
+                    or (r["error"] is not None and r["error"] <= best_error + WER_WINDOW + 1e-9)]
+        best = max(eligible, key=lambda r: (_judged(r), r["method"]))
         tts, _, converter = best["method"].partition(":")
         chosen[lang] = LanguageDefault(lang, tts, converter or "none", best["similarity"],
-                                       best.get("wer"))
+                                       best["error"], best.get("similarity_dvec"))
     return chosen
+
+
+def _error(row: dict[str, Any]) -> float | None:
+    """The row's WER, or its CER where it has no WER (zh/ja/ko)."""
+    return row["wer"] if row.get("wer") is not None else row.get("cer")
+
+
+def _judged(row: dict[str, Any]) -> float:
+    """The referee's similarity, or resemblyzer's for a row without it."""
+    value = row.get("similarity_dvec")
+    return float(value if value is not None else row["similarity"])
 
 
 def defaults_table(chosen: dict[str, LanguageDefault]) -> str:
     """Markdown table of chosen defaults."""
     fmt = lambda v: "–" if v is None else f"{v:.3f}"  # noqa: E731
-    lines = ["| language | default pipeline | similarity | WER |", "|---|---|---|---|"]
+    lines = ["| language | default pipeline | d-vector (referee) | resemblyzer | WER/CER |",
+             "|---|---|---|---|---|"]
     for lang, d in chosen.items():
-        lines.append(f"| {lang} | {d.pipeline} | {fmt(d.similarity)} | {fmt(d.wer)} |")
+        lines.append(f"| {lang} | {d.pipeline} | {fmt(d.similarity_dvec)} | {fmt(d.similarity)} | "
+                     f"{fmt(d.wer)} |")
     return "\n".join(lines)

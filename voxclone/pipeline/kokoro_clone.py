@@ -5,7 +5,7 @@ so this module searches for one: it starts from the closest bundled voice (or a 
 then runs a (1+1) evolution strategy on one offset added to every row of the table (by default
 to its decoder half, the timbre), scored by the speaker encoder over several short texts. One
 enrolment clip is kept out of the objective and picks the result (early stopping); a candidate
-is first spoken on one text and finished only when it wins there; a candidate whose pocketsphinx
+is first spoken on one text and finished only when it wins there; a candidate whose Whisper
 WER on the search texts is worse than the start's (beyond one word) is rejected.
 """
 
@@ -31,7 +31,7 @@ from voxclone.tts.kokoro import KokoroTTS
 
 log = logging.getLogger(__name__)
 
-SEARCH_VERSION = 5
+SEARCH_VERSION = 6  # 6: the WER guard transcribes with Whisper tiny.en
 """Bumped whenever the search changes what it finds; cached styles are then recomputed."""
 DEFAULT_TEXTS = (
     "The juice of lemons is fine.",
@@ -67,7 +67,7 @@ class StyleSearchConfig:
     screen: speak each candidate on one text first (the texts in turn) and finish only those that
         beat the current style on it: most candidates lose, so a step costs about one text.
     wer_probes: styles a tiny step (0.02 spreads) from the start whose WER is averaged with the
-        start's: pocketsphinx on short texts swings by several words between styles that sound
+        start's: an ASR on short texts swings by several words between styles that sound
         alike, so a single measurement of the start is luck.
     """
 
@@ -121,7 +121,7 @@ class StyleSearchResult:
     start_score / enrol_score: mean cosine of the speech to the enrolment embedding, at the
         start and for ``table`` (the clips the objective saw).
     start_holdout / holdout_score: the same against the held-out enrolment clip.
-    wer_start / wer_end: pocketsphinx WER on the search texts (None when not English).
+    wer_start / wer_end: Whisper WER on the search texts (None when not English).
     steps: candidate styles tried; seconds: wall-clock time of the search.
     """
 

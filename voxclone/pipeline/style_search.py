@@ -102,13 +102,14 @@ class StyleObjective:
         return sum(len(t.split()) for t in self.texts)
 
     def wer(self, trial: Trial) -> float | None:
-        """Pocketsphinx WER of the trial over all texts (word errors / words); None unless English."""
+        """Whisper (tiny.en) WER of the trial over all texts (word errors / words); None unless
+        English (the guard's slack is counted in words)."""
         if self.lang != "en":
             return None
         if trial.wer is None:
             if not trial.audio:
                 raise ValueError("A trial without audio needs its WER given.")
-            from voxclone.eval.wer import word_error_rate  # the ASR lives with the metrics
+            from voxclone.asr import word_error_rate
 
             errors = [word_error_rate(a, t)[0] * len(t.split())
                       for a, t in zip(trial.audio, self.texts)]
@@ -136,7 +137,7 @@ def bundled_trials(tts: KokoroTTS, objective: StyleObjective,
 
 
 def _bundled_key(tts: KokoroTTS, objective: StyleObjective) -> str:
-    digest = hashlib.sha256(json.dumps([1, objective.texts, objective.lang,
+    digest = hashlib.sha256(json.dumps([2, objective.texts, objective.lang,
                                         tts.model_path().name]).encode())
     for name, table in sorted(tts.voice_tables().items()):
         digest.update(name.encode() + np.ascontiguousarray(table, np.float32).tobytes())

