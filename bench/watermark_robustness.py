@@ -62,18 +62,28 @@ def mp3(audio: Audio, kbps: int) -> tuple[Audio, float]:
     return Audio(x, sr), rate
 
 
+_OPUS_LEVEL: dict[float, float] = {}
+
+
 def opus(audio: Audio, kbps: float) -> tuple[Audio, float]:
-    """Through Ogg Opus (VBR; the level bisected to ~kbps on this clip) at 48 kHz and back."""
+    """Through Ogg Opus at 48 kHz and back. The encoder is VBR: its level is bisected to ~kbps
+    on the first clip and kept for the others; the bitrate reached is measured on each."""
     x48 = np.clip(resample(audio, 48000).samples, -1, 1)
-    lo, hi, best = 0.75, 0.97, None  # speech at 24-48 kHz: ~32 kbps lies in this range
-    for _ in range(5):
-        mid = (lo + hi) / 2
+
+    def encode(level: float) -> tuple[io.BytesIO, float]:
         buf = io.BytesIO()
-        sf.write(buf, x48, 48000, format="OGG", subtype="OPUS", compression_level=mid)
-        rate = len(buf.getvalue()) * 8 / audio.duration / 1000
-        best = (buf, rate) if best is None or abs(rate - kbps) < abs(best[1] - kbps) else best
-        lo, hi = (mid, hi) if rate > kbps else (lo, mid)
-    buf, rate = best
+        sf.write(buf, x48, 48000, format="OGG", subtype="OPUS", compression_level=level)
+        return buf, len(buf.getvalue()) * 8 / audio.duration / 1000
+
+    if kbps not in _OPUS_LEVEL:
+        lo, hi, best = 0.75, 0.97, (1e9, 0.9)
+        for _ in range(6):
+            mid = (lo + hi) / 2
+            rate = encode(mid)[1]
+            best = min(best, (abs(rate - kbps), mid))
+            lo, hi = (mid, hi) if rate > kbps else (lo, mid)
+        _OPUS_LEVEL[kbps] = best[1]
+    buf, rate = encode(_OPUS_LEVEL[kbps])
     buf.seek(0)
     y, _ = sf.read(buf, dtype="float32")
     return resample(Audio(y, 48000), audio.sample_rate), rate
@@ -118,11 +128,11 @@ def base_tts_carriers(scale: float, log) -> list[tuple[str, Audio]]:
     espeak = get_tts("espeak")
     for lang, texts in TEXTS.items():
         voices = [v.id for v in espeak.voices(lang)]
-        n = int(round((24 if lang == "en" else 12) * scale))
+        n = int(round((30 if lang == "en" else 14) * scale))
         for i in range(n):
             out.append((f"espeak/{lang}", espeak.synthesize(texts[i % len(texts)], lang, voices[i % len(voices)])))
     log(f"espeak-ng: {len(out)}")
-    for name, langs, n in (("piper", ("en",), 30), ("kokoro", ("en", "ja"), 15)):
+    for name, langs, n in (("piper", ("en",), 24), ("kokoro", ("en", "ja"), 10)):
         try:
             tts = get_tts(name)
             for lang in langs:
@@ -183,6 +193,8 @@ def main() -> None:
     parser.add_argument("--dnsmos", type=int, default=80, help="Carriers scored with DNSMOS.")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--cost-only", action="store_true", help="Only the cost and parity parts.")
+    parser.add_argument("--inaudibility-only", action="store_true",
+                        help="Only mark the carriers and compare marked with unmarked (both judges, DNSMOS).")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
@@ -203,11 +215,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     marked = [marker.embed(a) for _, a in carriers]
     log("marked")
+    if args.inaudibility_only:
+        print(json.dumps({"carriers": len(carriers), "by_kind": _count(k for k, _ in carriers),
+                          "inaudibility": inaudibility([a for _, a in carriers], marked,
+                                                       args.dnsmos, log)}, indent=2))
+        return
     others = [a for k, a in real if k.startswith("vctk")] or [a for _, a in carriers]
     table: dict[str, list[float]] = {}
     rates: dict[str, list[float]] = {}
+    from voxclone.provenance.watermark import MIN_DETECT_S
+
     for i, audio in enumerate(marked):
         for name, (attacked, rate) in attacks(audio, others[i % len(others)], rng).items():
+            if attacked.duration < MIN_DETECT_S:  # e.g. a 1.2 s clip after its first second cut
+                continue
             table.setdefault(name, []).append(marker.detect(attacked).confidence)
             if rate is not None:
                 rates.setdefault(name, []).append(rate)
@@ -224,7 +245,7 @@ def main() -> None:
                                   "real speech (eval-data)": _rate(fp_real)}}
     result["inaudibility"] = inaudibility([a for _, a in carriers], marked, args.dnsmos, log)
     result["cost"] = cost(marker, real, log)
-    result["parity"] = parity(marker, [a for _, a in carriers][::10], log)
+    result["parity"] = parity(marker, [a for _, a in carriers][::25], log)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     write(result, args.out)
 
@@ -252,6 +273,15 @@ def inaudibility(clean: list[Audio], marked: list[Audio], n_dnsmos: int, log) ->
     cos = [cosine(enc.embed(a), enc.embed(b)) for a, b in zip(clean, marked)]
     out = {"resemblyzer_cosine_marked_vs_unmarked": {"mean": round(float(np.mean(cos)), 4),
                                                      "min": round(float(np.min(cos)), 4)}}
+    try:  # the second judge (d-vector referee), where this checkout has it
+        from voxclone.audio.speaker import referee_encoder
+
+        ref = referee_encoder()
+        cos2 = [cosine(ref.embed(a), ref.embed(b)) for a, b in zip(clean, marked)]
+        out["dvector_cosine_marked_vs_unmarked"] = {"mean": round(float(np.mean(cos2)), 4),
+                                                    "min": round(float(np.min(cos2)), 4)}
+    except Exception as exc:  # noqa: BLE001 - reported in the results, not hidden
+        out["dvector_cosine_marked_vs_unmarked"] = {"skipped": f"{type(exc).__name__}: {exc}"}
     log("speaker similarity")
     step = max(1, len(clean) // max(n_dnsmos, 1))
     deltas = {"ovrl": [], "sig": [], "bak": [], "p808": []}
@@ -271,8 +301,8 @@ def inaudibility(clean: list[Audio], marked: list[Audio], n_dnsmos: int, log) ->
 
 
 def cost(marker: Watermarker, real: list[tuple[str, Audio]], log) -> dict:
-    """Embed + detect RTF on ~20 s of real speech at 24 kHz, 1 and 2 threads (best of 3)."""
-    speech = [a for _, a in real[:6]] or [Audio(np.random.default_rng(0).standard_normal(16000 * 20)
+    """Embed + detect RTF on ~30 s of real speech at 24 kHz, 1 and 2 threads (best of 3)."""
+    speech = [a for _, a in real[:3]] or [Audio(np.random.default_rng(0).standard_normal(16000 * 20)
                                                 .astype(np.float32) * 0.05, 16000)]
     audio = resample(Audio.concat([resample(a, 24000) for a in speech]), 24000)
     out = {"audio_s": round(audio.duration, 1)}
@@ -320,7 +350,7 @@ def parity(marker: Watermarker, clips: list[Audio], log) -> dict:
             y_ours = marker.embed(Audio(x, 32000)).samples
             n = min(len(y_orig), len(y_ours))  # the original's iSTFT drops the last partial hop
             wave.append(float(np.corrcoef(y_orig[:n], y_ours[:n])[0, 1]))
-            for sig in (x, y_orig, y_orig + 0.03 * np.random.default_rng(0).standard_normal(len(x)).astype(np.float32)):
+            for sig in (x, y_orig, y_orig + 0.03 * np.random.default_rng(0).standard_normal(len(y_orig)).astype(np.float32)):
                 theirs.append(float(orig.get_watermark(sig, 32000, round=False)))
                 ours.append(marker.confidence_32k(sig))
     log("parity")
@@ -341,10 +371,10 @@ def write(result: dict, out_dir: Path) -> None:
 def markdown(r: dict) -> str:
     kinds = ", ".join(f"{k} {v}" for k, v in r["by_kind"].items())
     lines = [f"{r['carriers']} marked outputs ({kinds}); threshold {r['threshold']}.", "",
-             "| condition | detected | mean confidence | bitrate |", "|---|---|---|---|"]
+             "| condition | n | detected | mean confidence | bitrate |", "|---|---|---|---|---|"]
     for name, v in r["robustness"].items():
         kbps = r["measured_kbps"].get(name)
-        lines.append(f"| {name} | {100 * v['detected']:.1f} % | {v['mean_confidence']:.2f} | "
+        lines.append(f"| {name} | {v['n']} | {100 * v['detected']:.1f} % | {v['mean_confidence']:.2f} | "
                      f"{f'{kbps:.0f} kbps' if kbps else ''} |")
     lines += ["", "| unmarked input | n | read as marked (false positive) | mean confidence |",
               "|---|---|---|---|"]
@@ -352,9 +382,12 @@ def markdown(r: dict) -> str:
         lines.append(f"| {name} | {v['n']} | {100 * v['detected']:.1f} % | {v['mean_confidence']:.3f} |")
     ina, c, p = r["inaudibility"], r["cost"], r["parity"]
     d = ina["dnsmos_marked_minus_unmarked"]
+    dv = ina.get("dvector_cosine_marked_vs_unmarked", {"skipped": "not run"})
+    dv_text = (f"d-vector referee cosine mean {dv['mean']:.4f} (min {dv['min']:.4f})" if "mean" in dv
+               else f"d-vector referee: {dv['skipped']}")
     lines += ["", f"Inaudibility: resemblyzer cosine marked vs unmarked mean "
               f"{ina['resemblyzer_cosine_marked_vs_unmarked']['mean']:.4f} (min "
-              f"{ina['resemblyzer_cosine_marked_vs_unmarked']['min']:.4f}); DNSMOS marked − unmarked "
+              f"{ina['resemblyzer_cosine_marked_vs_unmarked']['min']:.4f}); {dv_text}; DNSMOS marked − unmarked "
               f"(n={ina['dnsmos_n']}) OVRL {d['ovrl']['mean']:+.3f} (mean |Δ| {d['ovrl']['mean_abs']:.3f}), "
               f"SIG {d['sig']['mean']:+.3f}, BAK {d['bak']['mean']:+.3f}, P.808 {d['p808']['mean']:+.3f}; "
               f"mark SNR {ina['mark_snr_db']['mean']:.1f} dB (min {ina['mark_snr_db']['min']:.1f}).",
