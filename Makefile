@@ -25,7 +25,7 @@ $(STAMP_PY): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip "setuptools<81" wheel
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e ".[neural,asr,eval,test,openvoice,serve,serve-test,ray,soprano,soprano-ref,train]"
+	$(PIP) install -q -e ".[neural,asr,eval,test,openvoice,serve,serve-test,ray,soprano,soprano-ref,train,provenance]"
 	$(PIP) install -q --no-deps encodec==0.1.1
 	@touch $@
 

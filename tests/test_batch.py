@@ -216,7 +216,8 @@ def test_kokoro_style_is_searched_once_by_the_driver_and_shipped(warm_home, tmp_
         return StyleSearchResult(base * 1.05, "jf_alpha", 0.5, 0.6, 0.5, 0.55, None, None, 1, 0.1)
 
     monkeypatch.setattr(style_cache, "search_style", search)
-    options = BatchOptions(pipeline=PipelineConfig(tts="kokoro", converter="none"))
+    # compared below with an unmarked Kokoro reference, so made without the watermark
+    options = BatchOptions(pipeline=PipelineConfig(tts="kokoro", converter="none", watermark=False))
     out = tmp_path / "out"
     summary = run_batch(say_manifest(tmp_path, 2), out, VOICE, options)
     assert (summary.done, summary.failed) == (2, 0) and calls == [1]

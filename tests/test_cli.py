@@ -16,6 +16,7 @@ from conftest import VOICE
 from voxclone.audio import load, save
 from voxclone.audio.f0 import extract_f0
 from voxclone.audio.io import read_tags
+from voxclone.audio.metadata import read_metadata
 from voxclone.cli.main import app
 from voxclone.pipeline.cloner import PIECE_GAP_S
 from voxclone.tts import get_tts
@@ -87,7 +88,10 @@ def test_say_with_a_library_voice(warm_home, tmp_path):
     audio = load(out)
     assert audio.sample_rate == 22050 and 0.8 < audio.duration < 4.0
     tags = read_tags(out)
-    assert tags["software"].startswith("voxclone") and tags["comment"].startswith("base=en-")
+    assert tags["software"].startswith("voxclone")
+    stored = read_metadata(out)["settings"]  # settings + provenance, as the server writes them
+    assert stored["base_voice"].startswith("en-") and stored["voice"] == VOICE
+    assert stored["content"] == "synthetic speech" and stored["watermark"] == "perth-implicit"
 
 
 def test_say_with_a_reference_file(warm_home, arctic_path, tmp_path):

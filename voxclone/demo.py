@@ -13,9 +13,12 @@ import time
 from pathlib import Path
 
 from voxclone.audio import load, save
+from voxclone.audio.metadata import metadata_tags
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.config import Settings
+from voxclone.convert import get_converter
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
+from voxclone.provenance.record import output_info, voice_id
 from voxclone.tts import get_tts
 from voxclone.voices import VoiceLibrary
 
@@ -49,17 +52,27 @@ def run(out_dir: Path = Path("out/demo")) -> list[tuple[str, float, float]]:
         start = time.perf_counter()
         result = cloner.synthesize(text, "arctic", "en", candidates=2)
         raw = tts.synthesize(text, "en")
-        save(result.audio, out_dir / f"say-{i}.wav")
+        save(result.audio, out_dir / f"say-{i}.wav", _tags("speech", text, result.voice_id,
+                                                           base_voice=result.base_voice))
         save(raw, out_dir / f"say-{i}-raw-base.wav")
         rows.append((f"say-{i}.wav", cosine(encoder.embed(result.audio), target),
                      cosine(encoder.embed(raw), target), time.perf_counter() - start))
     source = tts.synthesize(CONVERT_TEXT, "en", "en-us+f3")
     converted = VoiceConversionPipeline(PipelineConfig(), library, settings).convert(source, "arctic")
     save(source, out_dir / "convert-source.wav")
-    save(converted, out_dir / "convert.wav")
+    save(converted, out_dir / "convert.wav", _tags("convert", "", voice_id(
+        library.profile("arctic", get_converter("world")).clip_hashes)))
     rows.append(("convert.wav", cosine(encoder.embed(converted), target),
                  cosine(encoder.embed(source), target), 0.0))
     return [(name, sim, raw) for name, sim, raw, _ in rows]
+
+
+def _tags(kind: str, text: str, voice_hash: str, **extra: str) -> dict[str, str]:
+    """Metadata of a demo output: its settings and provenance (default pipeline, watermarked)."""
+    cfg = PipelineConfig()
+    engine = f"{cfg.tts}:{cfg.converter}" if kind == "speech" else f"-:{cfg.converter}"
+    return metadata_tags(output_info(kind, text, "arctic", engine, {"lang": "en"}, voice_hash,
+                                     cfg.watermark, **extra))
 
 
 def main() -> int:

@@ -85,3 +85,7 @@ class BatchError(VoxcloneError):
 
 class ManifestError(BatchError):
     """A batch manifest is unreadable, lacks a column, or holds invalid or duplicate ids."""
+
+
+class ProvenanceError(VoxcloneError):
+    """Content credentials or the signing key cannot be made, read or verified."""

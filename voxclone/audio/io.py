@@ -132,7 +132,8 @@ class StreamWriter:
     Unlike :func:`save` the file is written in place, so other programs can read it while it grows.
     """
 
-    def __init__(self, path: str | os.PathLike, sample_rate: int) -> None:
+    def __init__(self, path: str | os.PathLike, sample_rate: int,
+                 metadata: dict[str, str] | None = None) -> None:
         p = Path(path)
         fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(p.suffix.lower())
         if fmt is None:
@@ -142,6 +143,8 @@ class StreamWriter:
         self.sample_rate = sample_rate
         self._file = sf.SoundFile(str(p), "w", samplerate=sample_rate, channels=1, format=fmt,
                                   subtype=subtype)
+        for key, value in (metadata or {}).items():
+            _set_tag(self._file, key, value)
         self.frames = 0
 
     def write(self, chunk: Audio) -> None:

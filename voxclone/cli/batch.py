@@ -29,6 +29,8 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
           pitch_shift: float = typer.Option(0.0, help="Extra semitones (convert)."),
           strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
           seed: int = typer.Option(0, help="Seed; each item's seed derives from it and its id."),
+          no_watermark: bool = typer.Option(False, "--no-watermark", help="Do not embed the "
+                                            "inaudible watermark (recorded in each file's metadata)."),
           ) -> None:
     """Make OUT/<id>.wav for every item of SOURCE; a re-run resumes where the last one stopped."""
     from voxclone.errors import InvalidSetting
@@ -37,7 +39,8 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
 
     if mode not in (None, "say", "convert"):
         raise InvalidSetting(f"--mode {mode}: use say or convert.")
-    options = BatchOptions(mode, PipelineConfig(tts=tts, converter=converter, strength=strength),  # type: ignore[arg-type]
+    options = BatchOptions(mode, PipelineConfig(tts=tts, converter=converter, strength=strength,
+                                                 watermark=not no_watermark),  # type: ignore[arg-type]
                            lang, speed, pitch, energy, base_voice, pitch_shift, seed)
     summary = run_batch(source, out, voice_arg(voice, [str(r) for r in ref or []]), options,
                         workers, ray, progress=True)

@@ -9,6 +9,7 @@ import typer
 
 from voxclone.cli import batch as batch_cli
 from voxclone.cli import openvoice as openvoice_cli
+from voxclone.cli import provenance as provenance_cli
 from voxclone.cli import serve as serve_cli
 from voxclone.cli import train as train_cli
 from voxclone.cli import transcribe as transcribe_cli
@@ -56,9 +57,9 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
         effort: str = typer.Option("standard", help="Kokoro style search per new voice: fast, "
                                    "standard (~90 s once, then cached), high, or a multiplier."),
+        no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
         ) -> None:
     """Speak TEXT in a cloned voice."""
-    from voxclone.audio import save
     from voxclone.pipeline import PipelineConfig, VoiceCloner
     from voxclone.pipeline.defaults import default_pipeline
     from voxclone.tts import Style
@@ -68,32 +69,47 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     default_tts, default_converter = default_pipeline(lang)
     tts, converter = tts or default_tts, converter or default_converter
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
-                                        effort=effort))
+                                        effort=effort, watermark=not no_watermark))
+    settings = {"lang": lang, "speed": speed, "pitch": pitch, "energy": energy, "strength": strength,
+                "effort": effort, "candidates": candidates, "split": split, "stream": stream}
+    info = dict(kind="speech", text=text, voice=voice or "reference files", engine=f"{tts}:{converter}",
+                settings=settings, watermark=not no_watermark, seed=seed, consent=provenance_cli.consent_of(voice))
     if stream:
         _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
-                    Style(speed, pitch, energy), base_voice, split, output)
+                    Style(speed, pitch, energy), base_voice, split, output, info)
         return
     result = cloner.synthesize(text, voice_arg(voice, [str(r) for r in ref or []]), lang,
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
                                progress=True)
-    save(result.audio, output, {"software": "voxclone", "comment": f"base={result.base_voice}"})
+    meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice)
+    provenance_cli.write_output(result.audio, output, meta)
     if keep_pieces:
         for i, piece in enumerate(result.pieces):
-            save(piece, output.with_name(f"{output.stem}-{i:03d}{output.suffix}"))
+            provenance_cli.write_output(piece, output.with_name(f"{output.stem}-{i:03d}{output.suffix}"),
+                                        {**meta, "piece": i})
     typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
                f"RTF {result.rtf:.2f})")
 
 
-def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path) -> None:
-    from voxclone.audio.io import StreamWriter
+def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info) -> None:
+    from voxclone.audio.io import StreamWriter, load
+    from voxclone.audio.metadata import metadata_tags
+    from voxclone.provenance.record import voice_id
+    from voxclone.voices.profile import audio_sha256
 
+    # the tags go in before the first chunk: the voice's clip hashes, known before any speech
+    hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
+              else [audio_sha256(load(f)) for f in voice])
+    meta = output_info(**info, voice_hash=voice_id(hashes))
+    tags = metadata_tags(meta)
     writer = None
     for i, chunk in enumerate(cloner.say_stream(text, voice, lang, style, base_voice, split)):
-        writer = writer or StreamWriter(output, chunk.sample_rate)
+        writer = writer or StreamWriter(output, chunk.sample_rate, tags)
         writer.write(chunk)
         typer.echo(f"piece {i + 1}: {chunk.duration:.1f} s written", err=True)
     if writer is not None:
         writer.close()
+        provenance_cli.sign_file(output, meta)  # once complete (replaced atomically)
         typer.echo(f"wrote {output} ({writer.frames / writer.sample_rate:.1f} s, streamed)")
 
 
@@ -105,16 +121,21 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             pitch_shift: float = typer.Option(0.0, help="Extra semitones -24..24."),
             strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
             converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+            no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
             ) -> None:
     """Convert SOURCE speech into a cloned voice."""
-    from voxclone.audio import load, save
+    from voxclone.audio import load
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
 
     output_path(output)
-    pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter))
+    pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter, watermark=not no_watermark))
     audio = load(source)
-    out = pipeline.convert(audio, voice_arg(voice, [str(r) for r in ref or []]), pitch_shift, strength)
-    save(out, output, {"software": "voxclone", "comment": f"converter={converter}"})
+    profile = pipeline.profile(voice_arg(voice, [str(r) for r in ref or []]))
+    out = pipeline.convert(audio, profile, pitch_shift, strength)
+    settings = {"pitch_shift": pitch_shift, "strength": strength, "source": source.name}
+    provenance_cli.write_output(out, output, output_info(
+        "convert", "", voice or "reference files", f"-:{converter}", settings,
+        _voice_id(profile), not no_watermark, consent=provenance_cli.consent_of(voice)))
     typer.echo(f"wrote {output} ({out.duration:.1f} s)")
 
 
@@ -253,6 +274,19 @@ def models_list() -> None:
         typer.echo(f"{p.relative_to(root)}\t{p.stat().st_size / 2**20:.1f} MiB")
 
 
+def output_info(*args, **kwargs):
+    """The metadata of one output (see :func:`voxclone.provenance.record.output_info`)."""
+    from voxclone.provenance.record import output_info as info
+
+    return info(*args, **kwargs)
+
+
+def _voice_id(profile) -> str:
+    from voxclone.provenance.record import voice_id
+
+    return voice_id(profile.clip_hashes)
+
+
 def _read_text(text: str) -> str:
     if text.startswith("@") and len(text) > 1:
         from voxclone.errors import TextError
@@ -270,6 +304,8 @@ app.command("serve")(serve_cli.serve)
 app.command("info")(serve_cli.info)
 app.add_typer(train_cli.train_app, name="train")
 app.add_typer(train_cli.dataset_app, name="dataset")
+app.command("detect")(provenance_cli.detect)
+app.command("keys")(provenance_cli.keys)
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -15,13 +15,15 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.
           port: int = typer.Option(7860, help="TCP port."),
           workers: int = typer.Option(2, help="Synthesis worker threads."),
           no_ui: bool = typer.Option(False, "--no-ui", help="Serve the API only, without the web UI."),
+          allow_no_watermark: bool = typer.Option(False, "--allow-no-watermark", help="Let requests "
+                                                  "turn the watermark off (watermark=false); off by default."),
           ) -> None:
     """Serve the OpenAI-compatible API (/v1) and the web UI (/) on one port."""
     import uvicorn
 
     from voxclone.serve import ServeConfig, create_app
 
-    app = create_app(ServeConfig(workers=workers), ui=not no_ui)
+    app = create_app(ServeConfig(workers=workers, allow_no_watermark=allow_no_watermark), ui=not no_ui)
     typer.echo(f"voxclone: web UI http://{host}:{port}/  API http://{host}:{port}/v1  "
                f"docs http://{host}:{port}/docs", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -30,10 +32,13 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.
 @friendly_errors
 def info(file: Path = typer.Argument(..., help="An audio file written by voxclone."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Print the settings, voice and engine stored in an output file."""
+    """Print the settings, voice, engine and provenance stored in an output file, whether it is
+    watermarked, and whether its content credentials verify."""
     from voxclone.audio.metadata import read_metadata
+    from voxclone.cli.provenance import check_file, print_checks
 
     meta = read_metadata(file)
+    meta.update(check_file(file))
     if as_json:
         typer.echo(json.dumps(meta, indent=2, ensure_ascii=False))
         return
@@ -41,7 +46,8 @@ def info(file: Path = typer.Argument(..., help="An audio file written by voxclon
     if settings is None:
         typer.echo(f"{file}: no voxclone settings stored")
     else:
-        for key in ("kind", "voice", "engine", "base_voice", "created", "text"):
+        for key in ("kind", "voice", "engine", "base_voice", "created", "text", "content",
+                    "generator", "generator_version", "voice_id", "seed", "watermark", "consent"):
             if key in settings:
                 typer.echo(f"{key}: {settings[key]}")
         for key, value in sorted(settings.get("settings", {}).items()):
@@ -49,3 +55,4 @@ def info(file: Path = typer.Argument(..., help="An audio file written by voxclon
     for key, value in sorted(meta["tags"].items()):
         if key != "comment" or settings is None:
             typer.echo(f"tag {key}: {value}")
+    print_checks(meta)

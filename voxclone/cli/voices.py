@@ -17,9 +17,12 @@ app = typer.Typer(help="Manage the voice library (VOXCLONE_HOME).", no_args_is_h
 @app.command("add")
 @friendly_errors
 def add(name: str, files: list[Path] = typer.Argument(..., help="wav/flac/mp3/ogg reference clips"),
-        replace: bool = typer.Option(False, help="Replace a voice of the same name.")) -> None:
+        replace: bool = typer.Option(False, help="Replace a voice of the same name."),
+        consent: str = typer.Option(None, "--consent", help="The speaker's consent statement (who "
+                                    "agreed to what, when); stored with the voice and carried into "
+                                    "every output's provenance.")) -> None:
     """Add a voice from one or more recordings (at least 3 s of speech in all)."""
-    info = VoiceLibrary().add(name, [str(f) for f in files], replace=replace)
+    info = VoiceLibrary().add(name, [str(f) for f in files], replace=replace, consent=consent)
     typer.echo(f"added '{info.name}': {len(info.clips)} clip(s), {info.speech_seconds:.1f} s of speech")
 
 

@@ -21,6 +21,8 @@ from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.source_tone import base_voice_features
 from voxclone.pipeline.voice import VoiceRef, resolve_profile
+from voxclone.provenance.hook import mark
+from voxclone.provenance.record import voice_id as clips_id
 from voxclone.text.languages import normalize_language
 from voxclone.text.split import split_text
 from voxclone.timing import StageTimer
@@ -41,7 +43,7 @@ class SayResult:
     candidates: (base voice, similarity to the target) of every candidate tried;
     timings_ms: per-stage milliseconds; rtf: processing time / output duration;
     outputs: the stitched output of every candidate, in the order of ``candidates`` (just
-    ``[audio]`` when one base voice spoke).
+    ``[audio]`` when one base voice spoke); voice_id: hash of the voice's clips (provenance).
     """
 
     audio: Audio
@@ -51,6 +53,7 @@ class SayResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     rtf: float = 0.0
     outputs: list[Audio] = field(default_factory=list)
+    voice_id: str = ""
 
 
 class VoiceCloner:
@@ -113,7 +116,7 @@ class VoiceCloner:
         elapsed = time.perf_counter() - start
         outputs = [Audio.concat(p, PIECE_GAP_S) for _, p in results] if scored else [audio]
         return SayResult(audio, pieces, voice_id, scored, timer.ms, elapsed / max(audio.duration, 1e-6),
-                         outputs)
+                         outputs, clips_id(profile.clip_hashes))
 
     def iter_pieces(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                     base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
@@ -253,7 +256,7 @@ class VoiceCloner:
         audio = match_loudness(audio, self.config.loudness_db)
         if style.energy != 1.0:
             audio = apply_gain_db(audio, 6.0 * np.log2(style.energy))
-        return audio
+        return mark(audio) if self.config.watermark else audio
 
     def _pick(self, results: list[tuple[str, list[Audio]]], profile: VoiceProfile,
               timer: StageTimer) -> tuple[int, list[tuple[str, float]]]:

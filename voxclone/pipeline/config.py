@@ -26,6 +26,8 @@ class PipelineConfig:
         2 cores), "high", or a multiplier of the standard budget.
     search_steps: when set, the Kokoro style search runs exactly this many steps whatever the
         clock says (reproducible on a busy machine; for measurement) instead of the time budget.
+    watermark: embed the inaudible Perth watermark in every output (post stage, at the
+        output's sample rate); turn off only where the output is marked elsewhere or never leaves.
     """
 
     tts: str = "espeak"
@@ -36,6 +38,7 @@ class PipelineConfig:
     base_voice_pool: int = 6
     effort: str | float = "standard"
     search_steps: int | None = None
+    watermark: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:

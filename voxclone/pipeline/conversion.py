@@ -16,6 +16,7 @@ from voxclone.convert.base import Converter, ConvertSettings, get_converter
 from voxclone.errors import EngineUnavailable, VoxcloneError
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.voice import VoiceRef, resolve_profile
+from voxclone.provenance.hook import mark
 from voxclone.timing import StageTimer
 from voxclone.voices.profile import VoiceProfile
 from voxclone.voices.store import VoiceLibrary
@@ -117,7 +118,8 @@ class VoiceConversionPipeline:
         with timer.stage("post"):
             if self.config.output_sample_rate:
                 out = resample(out, self.config.output_sample_rate)
-            return match_loudness(out, level if np.isfinite(level) else self.config.loudness_db)
+            out = match_loudness(out, level if np.isfinite(level) else self.config.loudness_db)
+            return mark(out) if self.config.watermark else out
 
     def _count(self, seconds: float, failed: bool) -> None:
         with self._lock:

@@ -50,8 +50,9 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
     settings = settings or Settings()
     library = VoiceLibrary(settings)
     name = voice if isinstance(voice, str) else "reference"
+    consent = library.info(voice).consent if isinstance(voice, str) else None
     common: dict[str, Any] = dict(mode=mode, voice=name, pipeline=options.pipeline.to_dict(),
-                                  seed=options.seed)
+                                  seed=options.seed, consent=consent)
     if mode == "convert":
         pipeline = VoiceConversionPipeline(options.pipeline, library, settings)
         return JobSpec(profile=pipeline.profile(voice).to_dict(), pitch_shift=options.pitch_shift,

@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from voxclone.audio.io import MAX_FILE_BYTES
 from voxclone.errors import BatchError
+from voxclone.provenance.credentials import sign_stored
 from voxclone.scale.jobdb import JobDB
 from voxclone.scale.manifest import BatchItem, validate_id
 from voxclone.scale.worker import ItemWorker, JobSpec, Outcome, Task
@@ -141,7 +142,9 @@ def _execute(items: Sequence[BatchItem], spec: JobSpec, out_dir: Path, backend: 
             summary.failed += 1
             summary.failures.append((outcome.id, outcome.error or "unknown error"))
         else:
-            write_atomic(output_file(out_dir, outcome.id), outcome.wav)
+            path = output_file(out_dir, outcome.id)
+            write_atomic(path, outcome.wav)
+            sign_stored(path)  # the driver holds the signing key; workers may be elsewhere
             db.mark_done(outcome.id, outcome.audio_s, outcome.seconds)
             summary.done += 1
             summary.audio_s += outcome.audio_s

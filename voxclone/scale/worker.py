@@ -22,9 +22,11 @@ import numpy as np
 import soundfile as sf
 
 from voxclone.audio.io import from_bytes
+from voxclone.audio.metadata import metadata_tags
 from voxclone.audio.types import Audio
 from voxclone.errors import VoiceNotFound
 from voxclone.pipeline.config import PipelineConfig
+from voxclone.provenance.record import output_info, voice_id
 from voxclone.tts.base import Style
 from voxclone.voices.profile import VoiceProfile
 
@@ -42,6 +44,7 @@ class JobSpec:
         ``base_voice`` is its id.
     seed: numpy/torch/random are seeded per item from (seed, item id), so an item's output does
         not depend on which worker ran it or in which order.
+    consent: the consent statement stored with the voice (carried into every output's metadata).
     """
 
     mode: str
@@ -56,6 +59,7 @@ class JobSpec:
     pitch_shift: float = 0.0
     seed: int = 0
     style: bytes | None = None
+    consent: str | None = None
 
     def fingerprint(self) -> str:
         """SHA-256 over the settings and the profile: equal for runs that give equal outputs."""
@@ -107,10 +111,13 @@ def item_seed(seed: int, item_id: str) -> int:
     return (seed * 1_000_003 + zlib.crc32(item_id.encode())) % 2**32
 
 
-def encode_wav(audio: Audio) -> bytes:
-    """``audio`` as a 16-bit PCM WAV file in memory."""
+def encode_wav(audio: Audio, tags: dict[str, str] | None = None) -> bytes:
+    """``audio`` as a 16-bit PCM WAV file in memory, with text ``tags`` (WAV INFO)."""
     buf = io.BytesIO()
-    sf.write(buf, np.clip(audio.samples, -1.0, 1.0), audio.sample_rate, format="WAV", subtype="PCM_16")
+    with sf.SoundFile(buf, "w", audio.sample_rate, 1, "PCM_16", format="WAV") as f:
+        for key, value in (tags or {}).items():
+            setattr(f, key, value)
+        f.write(np.clip(audio.samples, -1.0, 1.0))
     return buf.getvalue()
 
 
@@ -138,11 +145,25 @@ class ItemWorker:
         try:
             self._seed(task.id)
             audio = self._run(task)
-            wav = encode_wav(audio)
+            wav = encode_wav(audio, metadata_tags(self.info(task)))
         except Exception as exc:  # an item's failure must never stop the job
             return Outcome(task.id, None, 0.0, time.perf_counter() - start,
                            f"{type(exc).__name__}: {exc}")
         return Outcome(task.id, wav, audio.duration, time.perf_counter() - start)
+
+    def info(self, task: Task) -> dict[str, Any]:
+        """The metadata of one item's output: settings plus provenance."""
+        spec, cfg = self.spec, self.spec.pipeline
+        say = spec.mode == "say"
+        settings = ({"lang": spec.lang, "speed": spec.speed, "pitch": spec.pitch, "energy": spec.energy,
+                     "strength": cfg["strength"], "job_seed": spec.seed} if say
+                    else {"pitch_shift": spec.pitch_shift, "strength": cfg["strength"],
+                          "source": task.name, "job_seed": spec.seed})
+        return output_info("speech" if say else "convert", task.text or "", spec.voice,
+                           f"{cfg['tts'] if say else '-'}:{cfg['converter']}", settings,
+                           voice_id(self.profile.clip_hashes), cfg.get("watermark", True),
+                           item_seed(spec.seed, task.id), spec.consent, item=task.id,
+                           **({"base_voice": spec.base_voice} if say else {}))
 
     def _run(self, task: Task) -> Audio:
         if self.spec.mode == "say":

@@ -101,11 +101,12 @@ def api_router(service: Service) -> APIRouter:
 
     @router.post("/v1/voices", tags=["voices"], status_code=201)
     async def add_voice(name: str = Form(...), files: list[UploadFile] = File(...),
-                        replace: bool = Form(False)) -> dict:
-        """Add a voice from one or more reference recordings (wav/flac/mp3/ogg)."""
+                        replace: bool = Form(False), consent: str | None = Form(None)) -> dict:
+        """Add a voice from one or more reference recordings (wav/flac/mp3/ogg); ``consent``:
+        the speaker's consent statement, carried into every output's provenance."""
         validate_name(name)
         uploads = [(f.filename or "upload.wav", await _read_upload(service, f)) for f in files]
-        info = await service.submit(service.add_voice, name, uploads, replace)
+        info = await service.submit(service.add_voice, name, uploads, replace, consent)
         return info.to_dict()
 
     @router.delete("/v1/voices/{name}", tags=["voices"])
@@ -118,13 +119,21 @@ def api_router(service: Service) -> APIRouter:
     @router.post("/v1/convert", tags=["speech"], response_class=Response)
     async def convert(file: UploadFile = File(...), voice: str = Form(...),
                       pitch_shift: float = Form(0.0), strength: float = Form(1.0),
-                      engine: str | None = Form(None), response_format: str = Form("wav")) -> Response:
+                      engine: str | None = Form(None), response_format: str = Form("wav"),
+                      watermark: bool = Form(True)) -> Response:
         """Convert uploaded speech into ``voice``."""
         data = await _read_upload(service, file)
         name = file.filename or "upload.wav"
         gen = await service.submit(lambda: service.convert(from_bytes(data, name), voice, pitch_shift,
-                                                           strength, engine, response_format, name))
+                                                           strength, engine, response_format, name,
+                                                           watermark))
         return _audio_response(gen, response_format)
+
+    @router.post("/v1/detect", tags=["provenance"])
+    async def detect(file: UploadFile = File(...)) -> dict:
+        """Whether uploaded audio carries the watermark, with its confidence in [0, 1]."""
+        data = await _read_upload(service, file)
+        return await service.submit(service.detect, data, file.filename or "upload.wav")
 
     @router.get("/v1/history", tags=["history"])
     async def history(limit: int = 50, offset: int = 0) -> dict:

@@ -19,6 +19,8 @@ class ServeConfig:
     workers: synthesis threads; max_pending: generations queued or running before 503;
     max_text_chars: longest ``input`` text; max_upload_bytes: largest uploaded file;
     max_clips: most reference files per voice upload; max_candidates: most candidates per call.
+    allow_no_watermark: whether a request may turn the watermark off (``watermark: false``);
+        off unless the operator starts the server with ``--allow-no-watermark``.
     """
 
     workers: int = 2
@@ -27,10 +29,11 @@ class ServeConfig:
     max_upload_bytes: int = 20 * 1024 * 1024
     max_clips: int = 10
     max_candidates: int = 4
+    allow_no_watermark: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            if getattr(self, f.name) < 1:
+            if f.type != "bool" and getattr(self, f.name) < 1:
                 raise InvalidSetting(f"{f.name}={getattr(self, f.name)}: use a positive number.")
 
 

@@ -45,7 +45,8 @@ def parse_engine(spec: str | None, defaults: RuntimeSettings) -> tuple[str, str]
 @dataclass(frozen=True)
 class SpeechJob:
     """One text-to-speech request. engine: "tts:converter" (None: the server's defaults);
-    split: line delimiter for long text (None: sentences); format: one of ``FORMATS``."""
+    split: line delimiter for long text (None: sentences); format: one of ``FORMATS``;
+    watermark: embed the watermark (False only where the server allows it)."""
 
     text: str
     voice: str
@@ -58,6 +59,7 @@ class SpeechJob:
     candidates: int = 1
     split: str | None = None
     format: str = "wav"
+    watermark: bool = True
 
     @property
     def style(self) -> Style:
@@ -74,6 +76,7 @@ class SpeechJob:
         if not 1 <= self.candidates <= config.max_candidates:
             raise InvalidSetting(f"candidates={self.candidates}: use 1..{config.max_candidates}.")
         check_format(self.format)
+        check_watermark(self.watermark, config)
         validate_name(self.voice)
         self.style  # noqa: B018 - range check
         return parse_engine(self.engine, defaults)
@@ -84,6 +87,13 @@ class SpeechJob:
         for key in ("text", "voice", "engine"):
             data.pop(key)
         return data
+
+
+def check_watermark(watermark: bool, config: ServeConfig) -> None:
+    """InvalidSetting when a request turns the watermark off on a server that does not allow it."""
+    if not watermark and not config.allow_no_watermark:
+        raise InvalidSetting("This server marks every output: watermark=false is allowed only "
+                             "when its operator starts it with --allow-no-watermark.")
 
 
 def check_format(fmt: str) -> str:

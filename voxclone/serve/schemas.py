@@ -31,6 +31,8 @@ class SpeechRequest(BaseModel):
     candidates: int = Field(1, description="Try N base voices and keep the closest output.")
     split: str | None = Field(None, description="Line delimiter for long text (default: sentences).")
     stream: bool = Field(False, description="Stream chunked pcm or wav, one sentence at a time.")
+    watermark: bool = Field(True, description="Embed the inaudible watermark; false is refused "
+                                              "unless the server runs with --allow-no-watermark.")
 
     def job(self, engine_names: tuple[list[str], list[str]]) -> SpeechJob:
         """The SpeechJob this request asks for."""
@@ -40,7 +42,8 @@ class SpeechRequest(BaseModel):
             tts, _, conv = self.model.partition(":")
             engine = self.model if tts in tts_known and conv in conv_known else None
         return SpeechJob(self.input, self.voice, self.language, engine, self.speed, self.pitch,
-                         self.energy, self.seed, self.candidates, self.split, self.response_format)
+                         self.energy, self.seed, self.candidates, self.split, self.response_format,
+                         self.watermark)
 
 
 class ErrorBody(BaseModel):

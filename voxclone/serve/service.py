@@ -33,7 +33,9 @@ from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeli
 from voxclone.pipeline.cloner import PROFILE_CONVERTER
 from voxclone.serve.config import RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
-from voxclone.serve.jobs import SpeechJob, check_format, parse_engine
+from voxclone.provenance.credentials import sign_if_supported
+from voxclone.provenance.record import output_info, voice_id
+from voxclone.serve.jobs import SpeechJob, check_format, check_watermark, parse_engine
 from voxclone.timing import StageTimer
 from voxclone.voices import VoiceInfo, VoiceLibrary, validate_name
 
@@ -126,23 +128,24 @@ class Service:
         tts, conv = job.check(self.config, self.runtime)
         rt = self.runtime
         start = time.perf_counter()
-        result = self._cloner(tts, conv, rt).synthesize(
+        result = self._cloner(tts, conv, rt, job.watermark).synthesize(
             job.text, job.voice, job.lang, job.style, candidates=job.candidates, split=job.split,
             seed=job.seed)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)})
+        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)},
+                          job.watermark, job.seed)
         stem, ext = _new_stem(), ("wav" if job.format == "pcm" else job.format)
-        path = save(result.audio, self.output_dir / f"{stem}.{ext}",
-                    metadata_tags({**info, "base_voice": result.base_voice}))
+        path = self._save(result.audio, self.output_dir / f"{stem}.{ext}",
+                          {**info, "base_voice": result.base_voice})
         outputs: list[tuple[str, float | None, Path, Audio]] = [(result.base_voice, None, path, result.audio)]
         if result.candidates:
             outputs = []
             order = sorted(range(len(result.candidates)), key=lambda i: -result.candidates[i][1])
             for rank, i in enumerate(order):
                 voice_id, score = result.candidates[i]
-                cand = path if rank == 0 else save(
+                cand = path if rank == 0 else self._save(
                     result.outputs[i], self.output_dir / f"{stem}-c{rank + 1}.{ext}",
-                    metadata_tags({**info, "base_voice": voice_id, "score": score}))
+                    {**info, "base_voice": voice_id, "score": score})
                 outputs.append((voice_id, round(score, 4), cand, result.outputs[i]))
         timings = {"total_ms": round(total_ms, 1), "rtf": round(result.rtf, 4),
                    "stages_ms": {k: round(v, 1) for k, v in result.timings_ms.items()}}
@@ -162,15 +165,15 @@ class Service:
         rt = self.runtime
         start = time.perf_counter()
         chunks: list[Audio] = []
-        for chunk in self._cloner(tts, conv, rt).say_stream(job.text, job.voice, job.lang, job.style,
-                                                           split=job.split):
+        for chunk in self._cloner(tts, conv, rt, job.watermark).say_stream(
+                job.text, job.voice, job.lang, job.style, split=job.split):
             chunks.append(chunk)
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)
         settings = {**job.settings(), **_used(rt, tts, conv), "stream": True}
-        info = self._info("speech", job.text, job.voice, tts, conv, settings)
-        path = save(audio, self.output_dir / f"{_new_stem()}.wav", metadata_tags(info))
+        info = self._info("speech", job.text, job.voice, tts, conv, settings, job.watermark, job.seed)
+        path = self._save(audio, self.output_dir / f"{_new_stem()}.wav", info)
         timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / audio.duration, 4)}
         self.history.add(GenerationRecord("speech", job.text, job.voice, f"{tts}:{conv}", settings,
                                           timings, round(audio.duration, 3), str(path),
@@ -178,21 +181,22 @@ class Service:
 
     # --- conversion --------------------------------------------------------------------------
     def convert(self, source: Audio, voice: str, pitch_shift: float = 0.0, strength: float = 1.0,
-                engine: str | None = None, fmt: str = "wav", source_name: str = "upload") -> Generation:
+                engine: str | None = None, fmt: str = "wav", source_name: str = "upload",
+                watermark: bool = True) -> Generation:
         """Convert ``source`` speech into ``voice``; saved and recorded like speech."""
         validate_name(voice)
         check_format(fmt)
+        check_watermark(watermark, self.config)
         _, conv = parse_engine(engine, self.runtime)
         rt = self.runtime
         timer = StageTimer()
         start = time.perf_counter()
-        out = self._converter(conv, rt).convert(source, voice, pitch_shift, strength, timer)
+        out = self._converter(conv, rt, watermark).convert(source, voice, pitch_shift, strength, timer)
         total_ms = 1000.0 * (time.perf_counter() - start)
         settings = {"pitch_shift": pitch_shift, "strength": strength, "format": fmt,
                     "source": Path(source_name).name, **_used(rt, None, conv)}
-        info = self._info("convert", "", voice, "-", conv, settings)
-        path = save(out, self.output_dir / f"{_new_stem()}.{'wav' if fmt == 'pcm' else fmt}",
-                    metadata_tags(info))
+        info = self._info("convert", "", voice, "-", conv, settings, watermark)
+        path = self._save(out, self.output_dir / f"{_new_stem()}.{'wav' if fmt == 'pcm' else fmt}", info)
         timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / source.duration, 4),
                    "stages_ms": {k: round(v, 1) for k, v in timer.ms.items()}}
         record = self.history.add(GenerationRecord("convert", "", voice, f"-:{conv}", settings, timings,
@@ -201,7 +205,8 @@ class Service:
         return Generation(record, out, path, [("-", None, path, out)])
 
     # --- voices ------------------------------------------------------------------------------
-    def add_voice(self, name: str, files: list[tuple[str, bytes]], replace: bool = False) -> VoiceInfo:
+    def add_voice(self, name: str, files: list[tuple[str, bytes]], replace: bool = False,
+                  consent: str | None = None) -> VoiceInfo:
         """Add voice ``name`` from uploaded ``(file name, content)`` pairs, within the limits."""
         validate_name(name)
         if len(files) > self.config.max_clips:
@@ -215,7 +220,7 @@ class Service:
                 path.parent.mkdir()
                 path.write_bytes(data)
                 paths.append(path)
-            info = self.library.add(name, paths, replace=replace)
+            info = self.library.add(name, paths, replace=replace, consent=consent)
         return info
 
     def import_voice(self, archive: str | os.PathLike, name: str | None = None) -> VoiceInfo:
@@ -240,6 +245,14 @@ class Service:
                                  f"takes files up to {self.config.max_upload_bytes / 2**20:.0f} MiB. "
                                  "Trim or compress it.")
 
+    # --- provenance --------------------------------------------------------------------------
+    def detect(self, data: bytes, name: str = "upload.wav") -> dict[str, Any]:
+        """Watermark detection on uploaded audio bytes (AudioError when they do not decode)."""
+        from voxclone.audio.io import from_bytes
+        from voxclone.provenance.watermark import detect
+
+        return detect(from_bytes(data, name)).to_dict()
+
     # --- files -------------------------------------------------------------------------------
     @staticmethod
     def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
@@ -248,25 +261,36 @@ class Service:
 
     # --- internals ---------------------------------------------------------------------------
     def _info(self, kind: str, text: str, voice: str, tts: str, conv: str,
-              settings: dict[str, Any]) -> dict[str, Any]:
-        return {"kind": kind, "text": text, "voice": voice, "engine": f"{tts}:{conv}",
-                "settings": settings, "created": utc_now()}
+              settings: dict[str, Any], watermark: bool = True,
+              seed: int | None = None) -> dict[str, Any]:
+        """The metadata of one output: its settings plus provenance (voice id, consent, ...)."""
+        voice_info = self.library.info(voice)
+        clips_id = voice_id(c.sha256 for c in voice_info.clips)
+        return {**output_info(kind, text, voice, f"{tts}:{conv}", settings, clips_id, watermark,
+                              seed, voice_info.consent), "created": utc_now()}
 
-    def _cloner(self, tts: str, conv: str, rt: RuntimeSettings) -> VoiceCloner:
+    def _save(self, audio: Audio, path: Path, info: dict[str, Any]) -> Path:
+        """Write an output with its metadata, then sign its content credentials."""
+        save(audio, path, metadata_tags(info))
+        sign_if_supported(path, info)
+        return path
+
+    def _cloner(self, tts: str, conv: str, rt: RuntimeSettings, watermark: bool = True) -> VoiceCloner:
         """One cloner per worker thread and configuration."""
-        key = ("say", tts, conv, rt.output_sample_rate, rt.volume_db)
+        key = ("say", tts, conv, rt.output_sample_rate, rt.volume_db, watermark)
         cache = self._local.__dict__.setdefault("pipelines", {})
         if key not in cache:
             config = PipelineConfig(tts=tts, converter=conv, output_sample_rate=rt.output_sample_rate,
-                                    loudness_db=rt.volume_db)
+                                    loudness_db=rt.volume_db, watermark=watermark)
             cache[key] = VoiceCloner(config, self.library, self.settings)
         return cache[key]
 
-    def _converter(self, conv: str, rt: RuntimeSettings) -> VoiceConversionPipeline:
-        key = ("convert", conv, rt.output_sample_rate)
+    def _converter(self, conv: str, rt: RuntimeSettings, watermark: bool = True) -> VoiceConversionPipeline:
+        key = ("convert", conv, rt.output_sample_rate, watermark)
         cache = self._local.__dict__.setdefault("pipelines", {})
         if key not in cache:
-            config = PipelineConfig(converter=conv, output_sample_rate=rt.output_sample_rate)
+            config = PipelineConfig(converter=conv, output_sample_rate=rt.output_sample_rate,
+                                    watermark=watermark)
             cache[key] = VoiceConversionPipeline(config, self.library, self.settings)
         return cache[key]
 

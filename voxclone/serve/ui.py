@@ -105,6 +105,9 @@ def _voices_tab(service: Service) -> NS:
                             elem_id="voice-files")
             mic = gr.Audio(label="…or record from the microphone", sources=["microphone"], type="filepath",
                            elem_id="voice-mic")
+            consent = gr.Textbox(label="Consent of the speaker (who agreed to what, and when); "
+                                 "stored with the voice and carried into every output",
+                                 lines=2, elem_id="voice-consent")
             add = gr.Button("Add voice", variant="primary", elem_id="voice-add")
             status = gr.Markdown(elem_id="voice-status")
         with gr.Column():
@@ -115,7 +118,7 @@ def _voices_tab(service: Service) -> NS:
                 show = gr.Button("Profile statistics", elem_id="voice-show")
                 delete = gr.Button("Delete", variant="stop", elem_id="voice-delete")
             stats = gr.JSON(label="Profile", elem_id="voice-stats")
-    return NS(name=name, files=files, mic=mic, add=add, status=status, table=table, select=select,
+    return NS(name=name, files=files, mic=mic, consent=consent, add=add, status=status, table=table, select=select,
               show=show, delete=delete, stats=stats)
 
 
@@ -250,8 +253,8 @@ def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS,
                 gr.Dropdown(choices=names, value=selected)]
 
     @_friendly
-    def on_add(name: str, paths: list[str] | None, mic: str | None) -> list[Any]:
-        return [act.add_voice(service, name, paths, mic), *voice_lists((name or "").strip())]
+    def on_add(name: str, paths: list[str] | None, mic: str | None, consent: str | None) -> list[Any]:
+        return [act.add_voice(service, name, paths, mic, consent), *voice_lists((name or "").strip())]
 
     @_friendly
     def on_delete(name: str | None) -> list[Any]:
@@ -265,7 +268,8 @@ def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS,
         info = service.run_blocking(service.import_voice, path, (name or "").strip() or None)
         return [f"Imported voice '{info.name}': {len(info.clips)} clip(s).", *voice_lists(info.name)]
 
-    voices.add.click(on_add, [voices.name, voices.files, voices.mic], [voices.status, *lists])
+    voices.add.click(on_add, [voices.name, voices.files, voices.mic, voices.consent],
+                     [voices.status, *lists])
     voices.show.click(_friendly(lambda v: service.run_blocking(service.voice_stats, v or "")),
                       voices.select, voices.stats)
     voices.delete.click(on_delete, voices.select, [voices.status, *lists])

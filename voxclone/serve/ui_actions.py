@@ -62,14 +62,18 @@ def voice_names(service: Service) -> list[str]:
     return [v.name for v in service.library.list()]
 
 
-def add_voice(service: Service, name: str, files: list[str] | None, mic: str | None) -> str:
-    """Add a voice from uploaded files and/or a microphone recording; a status line."""
+def add_voice(service: Service, name: str, files: list[str] | None, mic: str | None,
+              consent: str | None = None) -> str:
+    """Add a voice from uploaded files and/or a microphone recording (with the speaker's consent
+    statement, when given); a status line."""
     paths = [Path(p) for p in (files or [])] + ([Path(mic)] if mic else [])
     if not paths:
         raise VoxcloneError("Upload one or more recordings or record one with the microphone first.")
     uploads = [(p.name, p.read_bytes()) for p in paths]
-    info = service.run_blocking(service.add_voice, (name or "").strip(), uploads)
-    return f"Added voice '{info.name}': {len(info.clips)} clip(s), {info.speech_seconds:.1f} s of speech."
+    info = service.run_blocking(service.add_voice, (name or "").strip(), uploads, False, consent)
+    note = "" if info.consent else " No consent statement was given."
+    return (f"Added voice '{info.name}': {len(info.clips)} clip(s), {info.speech_seconds:.1f} s of "
+            f"speech.{note}")
 
 
 def history_rows(service: Service, limit: int = 100) -> list[list[Any]]:

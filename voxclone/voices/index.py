@@ -27,7 +27,11 @@ CREATE TABLE IF NOT EXISTS profiles (
     voice TEXT NOT NULL COLLATE NOCASE REFERENCES voices(name) ON DELETE CASCADE,
     converter TEXT NOT NULL, converter_version TEXT NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (voice, converter, converter_version));
+CREATE TABLE IF NOT EXISTS consents (
+    voice TEXT PRIMARY KEY COLLATE NOCASE REFERENCES voices(name) ON DELETE CASCADE,
+    statement TEXT NOT NULL, recorded TEXT NOT NULL);
 """
+MAX_CONSENT_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,14 @@ class ClipInfo:
 
 @dataclass(frozen=True)
 class VoiceInfo:
-    """A voice of the library: name, ISO-8601 UTC times and clips in the order they were added."""
+    """A voice of the library: name, ISO-8601 UTC times, clips in the order they were added, and
+    the consent statement given when it was added (None when none was)."""
 
     name: str
     created: str
     updated: str
     clips: tuple[ClipInfo, ...]
+    consent: str | None = None
 
     @property
     def speech_seconds(self) -> float:
@@ -65,6 +71,17 @@ class VoiceInfo:
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON output, with the totals."""
         return {**asdict(self), "speech_seconds": self.speech_seconds, "duration_s": self.duration_s}
+
+
+def check_consent(statement: str | None) -> str | None:
+    """The consent statement stripped (None when empty); InvalidSetting when it is too long."""
+    from voxclone.errors import InvalidSetting
+
+    text = (statement or "").strip()
+    if len(text) > MAX_CONSENT_CHARS:
+        raise InvalidSetting(f"The consent statement has {len(text)} characters; keep it under "
+                             f"{MAX_CONSENT_CHARS} (who consented, to what, when).")
+    return text or None
 
 
 def voice_not_found(name: str) -> VoiceNotFound:
@@ -125,7 +142,14 @@ class Index:
             raise voice_not_found(name)
         clips = conn.execute("SELECT filename, sha256, duration_s, speech_s, sample_rate, "
                              "original_name FROM clips WHERE voice = ? ORDER BY rowid", (row[0],))
-        return VoiceInfo(row[0], row[1], row[2], tuple(ClipInfo(*c) for c in clips))
+        clips = tuple(ClipInfo(*c) for c in clips)
+        consent = conn.execute("SELECT statement FROM consents WHERE voice = ?", (row[0],)).fetchone()
+        return VoiceInfo(row[0], row[1], row[2], clips, consent[0] if consent else None)
+
+    @staticmethod
+    def set_consent(conn: sqlite3.Connection, voice: str, statement: str) -> None:
+        """Store the consent statement of ``voice`` (replacing an earlier one)."""
+        conn.execute("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)", (voice, statement, _now()))
 
     @staticmethod
     def names(conn: sqlite3.Connection) -> list[str]:

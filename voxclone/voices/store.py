@@ -25,7 +25,7 @@ from voxclone.config import Settings
 from voxclone.convert.base import Converter
 from voxclone.errors import ProfileVersionError, ReferenceTooShort
 from voxclone.voices.archive import ArchiveClip, read_archive, write_archive
-from voxclone.voices.index import ClipInfo, Index, VoiceInfo, voice_exists
+from voxclone.voices.index import ClipInfo, Index, VoiceInfo, check_consent, voice_exists
 from voxclone.voices.names import validate_name
 from voxclone.voices.profile import (MIN_SPEECH_S, VoiceProfile, build_profile, check_reference,
                                      reference_speech_seconds)
@@ -93,12 +93,16 @@ class VoiceLibrary:
         self.index = Index(self.root / "index.sqlite")
         self._recover()
 
-    def add(self, name: str, files: Sequence[str | os.PathLike], replace: bool = False) -> VoiceInfo:
-        """Create voice ``name`` from audio files (wav/flac/mp3/ogg); ``replace`` overwrites it."""
+    def add(self, name: str, files: Sequence[str | os.PathLike], replace: bool = False,
+            consent: str | None = None) -> VoiceInfo:
+        """Create voice ``name`` from audio files (wav/flac/mp3/ogg); ``replace`` overwrites it.
+        ``consent``: the speaker's consent statement, stored with the voice and carried into the
+        provenance of every output made with it."""
         name = validate_name(name)
+        consent = check_consent(consent)
         if not replace and self.exists(name):
             raise voice_exists(name)
-        return self._add(name, files, "replace" if replace else "create", MIN_SPEECH_S)
+        return self._add(name, files, "replace" if replace else "create", MIN_SPEECH_S, consent)
 
     def add_clips(self, name: str, files: Sequence[str | os.PathLike]) -> VoiceInfo:
         """Add audio files to an existing voice (its cached profiles are rebuilt on next use)."""
@@ -176,7 +180,7 @@ class VoiceLibrary:
             return [self.index.voice(conn, n) for n in self.index.names(conn)]
 
     def _add(self, name: str, files: Sequence[str | os.PathLike], mode: str,
-             min_speech_s: float) -> VoiceInfo:
+             min_speech_s: float, consent: str | None = None) -> VoiceInfo:
         paths = [Path(f) for f in files]
         if not paths:
             raise ReferenceTooShort("No audio files given: pass one or more wav/flac/mp3/ogg "
@@ -187,13 +191,16 @@ class VoiceLibrary:
             staged = [_stage_file(clip, save(clip, stage / f"incoming-{i}.flac"), path.name)
                       for i, (clip, path) in enumerate(zip(clips, paths))]
             unique = {s.clip.sha256: s for s in staged}  # the same clip given twice
-            return self._commit(name, builtins.list(unique.values()), mode)
+            return self._commit(name, builtins.list(unique.values()), mode, consent)
 
-    def _commit(self, name: str, staged: Sequence[_Staged], mode: str) -> VoiceInfo:
+    def _commit(self, name: str, staged: Sequence[_Staged], mode: str,
+                consent: str | None = None) -> VoiceInfo:
         """Move staged clips into place and index them, all in one write transaction."""
         try:
             with self.index.tx(write=True) as conn:
                 name = self.index.claim(conn, name, mode)
+                if consent:
+                    self.index.set_consent(conn, name, consent)
                 folder = self.clips_dir / name
                 folder.mkdir(parents=True, exist_ok=True)
                 for s in staged:
