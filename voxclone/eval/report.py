@@ -114,7 +114,7 @@ def merge_runs(paths: list[Path]) -> tuple[EvalRun, str]:
     run = EvalRun(EvalConfig(**fields))
     for r in loaded:
         run.items += r["items"]
-        run.notes += r["manifest"]["notes"]
+        run.notes += [n for n in r["manifest"]["notes"] if n not in run.notes]
         run.seconds = max(run.seconds, float(r["manifest"]["seconds"]))
     return run, " + ".join(str(r["manifest"]["dataset"]) for r in loaded)
 

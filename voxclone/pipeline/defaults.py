@@ -48,15 +48,16 @@ class LanguageDefault:
 MEASURED: dict[str, LanguageDefault] = {
     d.lang: d for d in (
         # voxclone eval ../shared/eval-data --pipeline espeak:world --pipeline espeak:world-auto
-        #   --pipeline kokoro:none --pipeline kokoro:world --pipeline kokoro:world-auto
-        #   --langs es,fr,zh,ja --search-steps 60 --no-dnsmos   (2026-11-29 22:40; 9 speakers),
-        #   ko from the run of 2026-11-25 13:10 (README)
-        LanguageDefault("en", "kokoro", "world-auto", 0.698, 0.534),
-        LanguageDefault("es", "kokoro", "world-auto", 0.680),
-        LanguageDefault("fr", "kokoro", "world-auto", 0.673),
-        LanguageDefault("ja", "kokoro", "world-auto", 0.681),
-        LanguageDefault("zh", "kokoro", "world-auto", 0.667),
-        LanguageDefault("ko", "espeak", "world", 0.639),
+        #   --pipeline piper:none --pipeline piper:world --pipeline kokoro:none --pipeline kokoro:world
+        #   --pipeline kokoro:world-auto --langs es,fr,zh,ja,ko --search-steps 60 --no-dnsmos
+        #   (2026-12-01, run per set side by side and joined with `voxclone eval-merge`; 9 speakers;
+        #   Whisper WER / CER; similarity = resemblyzer, similarity_dvec = the d-vector referee)
+        LanguageDefault("en", "kokoro", "world-auto", 0.693, 0.149, 0.546),
+        LanguageDefault("es", "kokoro", "world", 0.671, 0.093, 0.554),
+        LanguageDefault("fr", "kokoro", "none", 0.652, 0.470, 0.457),
+        LanguageDefault("ja", "kokoro", "none", 0.658, 0.111, 0.442),
+        LanguageDefault("zh", "espeak", "world-auto", 0.635, 0.365, 0.474),
+        LanguageDefault("ko", "espeak", "world-auto", 0.645, 1.135, 0.565),
     )
 }
 """Defaults from the run in the README ("Default pipeline per language")."""
