@@ -197,3 +197,22 @@ def test_ray_without_an_address_means_a_local_ray(monkeypatch):
     main.run(["batch", "m.csv", "--ray", "ray://head:10001", "--voice", "v"])
     assert seen[0][:4] == ["batch", "m.csv", "--ray", "local"] and seen[1][-2:] == ["--ray", "local"]
     assert seen[2][2:4] == ["--ray", "ray://head:10001"]
+
+
+def test_say_without_a_voice_speaks_the_engines_own_voice(tmp_path) -> None:
+    from voxclone.audio import load
+    from voxclone.audio.metadata import read_metadata
+
+    runner = CliRunner()
+    out = tmp_path / "plain.wav"
+    result = runner.invoke(app, ["say", "Hello there.", "--tts", "piper", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "piper voice en_US-joe-medium" in result.output and load(out).duration > 0.3
+    assert "piper:none" in str(read_metadata(out))
+    result = runner.invoke(app, ["say", "Hola.", "--tts", "espeak", "--lang", "es",
+                                 "--base-voice", "nope", "-o", str(out)])
+    assert result.exit_code == 2 and "Unknown base voice 'nope'" in result.output
+    result = runner.invoke(app, ["say", "Hello.", "-o", str(out)])
+    assert result.exit_code == 2 and "--tts ENGINE" in result.output
+    result = runner.invoke(app, ["say", "Hello.", "--tts", "espeak", "--converter", "world", "-o", str(out)])
+    assert result.exit_code == 2 and "clones nothing" in result.output

@@ -43,7 +43,9 @@ def voice_arg(voice: str | None, refs: list[str] | None) -> str | list[str]:
     """The --voice name or the --ref files; exactly one of them."""
     if bool(voice) == bool(refs):
         raise VoxcloneError("Give either --voice NAME (a voice in the library) or --ref FILE "
-                            "(one or more reference recordings), not both and not neither.")
+                            "(one or more reference recordings), not both; or, to hear an "
+                            "engine's own voice without cloning, neither but --tts ENGINE "
+                            "(e.g. --tts piper, see `voxclone engines`).")
     return voice if voice else list(refs or [])
 
 

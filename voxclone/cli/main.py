@@ -59,7 +59,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                    "standard (~90 s once, then cached), high, or a multiplier."),
         no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
         ) -> None:
-    """Speak TEXT in a cloned voice."""
+    """Speak TEXT in a cloned voice (or, without --voice/--ref, in the engine's own voice)."""
     from voxclone.pipeline import PipelineConfig, VoiceCloner
     from voxclone.pipeline.defaults import default_pipeline
     from voxclone.tts import Style
@@ -67,13 +67,24 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     output_path(output)
     text = _read_text(text)
     default_tts, default_converter = default_pipeline(lang)
-    tts, converter = tts or default_tts, converter or default_converter
+    plain = not voice and not ref
+    if plain and not tts:
+        voice_arg(voice, [])  # neither a voice nor an engine: say what to give
+    tts, converter = tts or default_tts, converter or ("none" if plain else default_converter)
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
                                         effort=effort, watermark=not no_watermark))
     settings = {"lang": lang, "speed": speed, "pitch": pitch, "energy": energy, "strength": strength,
                 "effort": effort, "candidates": candidates, "split": split, "stream": stream}
     info = dict(kind="speech", text=text, voice=voice or "reference files", engine=f"{tts}:{converter}",
                 settings=settings, watermark=not no_watermark, seed=seed, consent=provenance_cli.consent_of(voice))
+    if plain:
+        result = cloner.speak_plain(text, lang, Style(speed, pitch, energy), base_voice, split)
+        meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
+                           base_voice=result.base_voice)
+        provenance_cli.write_output(result.audio, output, meta)
+        typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, {tts} voice {result.base_voice}, "
+                   f"RTF {result.rtf:.2f})")
+        return
     if stream:
         _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
                     Style(speed, pitch, energy), base_voice, split, output, info)

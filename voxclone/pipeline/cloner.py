@@ -78,6 +78,34 @@ class VoiceCloner:
         """``text`` spoken in ``voice``; options as :meth:`synthesize`."""
         return self.synthesize(text, voice, lang, style, **options).audio  # type: ignore[arg-type]
 
+    def speak_plain(self, text: str, lang: str = "en", style: Style = Style(),
+                    base_voice: str | None = None, split: str | None = None) -> SayResult:
+        """``text`` in the base engine's own voice (``base_voice``, default its first voice of
+        ``lang``), nothing cloned: only the post stage (loudness, output rate, watermark)."""
+        if self.converter is not None:
+            raise InvalidSetting("Speaking without a voice clones nothing: use --converter none "
+                                 "(the default without --voice/--ref), or give --voice/--ref.")
+        start, timer = time.perf_counter(), StageTimer()
+        lang = normalize_language(lang, self.tts.languages)
+        known = [v.id for v in self.tts.voices(lang)]
+        if base_voice and base_voice not in known:
+            raise InvalidSetting(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
+                                 f"Choose one of: {', '.join(sorted(known))}"
+                                 f"{_fetch_hint(self.tts.name, base_voice)}.")
+        if not known:
+            raise InvalidSetting(f"{self.tts.name} has no voice for '{lang}': see `voxclone engines`.")
+        voice_id = base_voice or known[0]
+        pieces = []
+        for piece in split_text(text, split):
+            with timer.stage("tts"):
+                audio = self._base_speech(piece, lang, voice_id, style)
+            with timer.stage("post"):
+                pieces.append(self._post(audio, style))
+        audio = Audio.concat(pieces, PIECE_GAP_S)
+        elapsed = time.perf_counter() - start
+        return SayResult(audio, pieces, voice_id, [], timer.ms, elapsed / max(audio.duration, 1e-6),
+                         [audio], "")
+
     def synthesize(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                    base_voice: str | None = None, candidates: int = 1, split: str | None = None,
                    seed: int | None = None, progress: bool = False) -> SayResult:
