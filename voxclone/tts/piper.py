@@ -23,6 +23,7 @@ from voxclone.audio.dsp import apply_gain_db, normalize_peak, resample
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.errors import EngineUnavailable, ModelNotFound, UnsupportedLanguage
+from voxclone.onnx_session import cpu_session
 from voxclone.text.languages import normalize_language
 from voxclone.tts.base import BaseVoice, Style, register_tts
 from voxclone.tts.phonemize import phonemize_clauses
@@ -87,14 +88,7 @@ class PiperConfig:
 
 def onnx_session(path: Path, threads: int = 2) -> Any:
     """An onnxruntime CPU session over ``path`` with ``threads`` intra-op threads."""
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise EngineUnavailable(f"onnxruntime is not installed: `{_NEURAL_PIP}`.") from exc
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    return cpu_session(Path(path), threads, f"`{_NEURAL_PIP}`")
 
 
 def pitch_factor(semitones: float) -> float:

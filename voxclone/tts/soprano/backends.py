@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from voxclone.errors import EngineUnavailable, InvalidSetting
+from voxclone.onnx_session import cpu_session
 from voxclone.tts.soprano.config import ISTFTConfig
 from voxclone.tts.soprano.decoder import SopranoDecoder
 from voxclone.tts.soprano.export import DECODER_FILE, ISTFT_FILE, LM_FILE, io_names
@@ -113,16 +114,8 @@ class GraphDecoder:
 
 def ort_call(path: Path, num_threads: int) -> Any:
     """A function feeds → outputs over an onnxruntime CPU session."""
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:
-        raise EngineUnavailable("backend='onnxruntime' needs onnxruntime: "
-                                "`pip install 'voxclone[soprano]'`.") from exc
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = num_threads
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    session = cpu_session(Path(path), num_threads, "`pip install 'voxclone[soprano]'` "
+                          "(backend='onnxruntime')")
     return lambda feeds: session.run(None, feeds)
 
 
