@@ -325,6 +325,9 @@ def test_streamed_chunks_join_to_the_full_audio(torch_tts: SopranoTTS) -> None:
         assert torch_tts.time_to_first_audio(TEXT, chunk_size=chunk_size, max_new_tokens=37) > 0
         assert joined.shape == full.audio.shape
         np.testing.assert_allclose(joined, full.audio, atol=1e-5)
+    early = list(torch_tts.stream(TEXT, chunk_size=4, first_chunk=1, max_new_tokens=37))
+    assert [len(c.samples) for c in early[:3]] == [2048, 4 * 2048, 4 * 2048]
+    np.testing.assert_allclose(np.concatenate([c.samples for c in early]), full.audio, atol=1e-5)
 
 
 @official
@@ -547,3 +550,59 @@ def test_registration_loads_nothing_heavy() -> None:
     code = ("import sys, voxclone.tts as t; assert 'soprano' in t.tts_names(); "
             "assert not {'torch', 'transformers', 'onnxruntime', 'inflect'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+
+
+# --- streaming through the pipeline (say --stream, HTTP) --------------------------------------
+
+def _install_tiny(tiny: Path, home: Path) -> None:
+    import shutil
+
+    from voxclone.tts.base import _INSTANCES
+
+    shutil.copytree(tiny, home / "models" / "soprano" / "soprano-1.1-80m",
+                    ignore=shutil.ignore_patterns("onnx"), dirs_exist_ok=True)
+    _INSTANCES.pop("soprano", None)
+
+
+def test_plain_stream_starts_after_a_few_tokens_and_joins_to_the_plain_speech(
+        tiny: Path, voxclone_home: Path) -> None:
+    from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.pipeline.cloner import PIECE_GAP_S
+    from voxclone.tts.base import _INSTANCES
+
+    _install_tiny(tiny, voxclone_home)
+    cloner = VoiceCloner(PipelineConfig(tts="soprano", converter="none", watermark=False,
+                                        output_sample_rate=None))
+    text = "This is the first piece of it.|And then a second piece follows."
+    chunks = list(cloner.stream_plain(text, split="|"))
+    plain = cloner.speak_plain(text, split="|")
+    assert all(c.sample_rate == 32000 for c in chunks)
+    assert len(chunks[0]) == 2048  # one token: out after 4 + 1 tokens
+    joined = np.concatenate([c.samples for c in chunks])
+    assert len(joined) == len(plain.audio)
+    gap = int(PIECE_GAP_S * 32000)
+    assert any(len(c) == gap and not c.samples.any() for c in chunks)
+    # the running level differs from the per-piece normalisation by a gain only
+    assert pcc(joined, plain.audio.samples) > 0.99
+    _INSTANCES.pop("soprano", None)
+
+
+def test_say_stream_cli_streams_the_soprano_voice(tiny: Path, voxclone_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from voxclone.audio import load
+    from voxclone.audio.metadata import read_metadata
+    from voxclone.cli.main import app
+    from voxclone.tts.base import _INSTANCES
+
+    _install_tiny(tiny, voxclone_home)
+    out = voxclone_home / "stream.wav"
+    result = CliRunner().invoke(app, ["say", "Hello there, this is a streamed test sentence.",
+                                      "--tts", "soprano", "--stream", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "first audio after" in result.output and "streamed" in result.output
+    audio, meta = load(out), read_metadata(out)["settings"]
+    assert audio.sample_rate == 32000 and audio.duration > 1.0  # random weights: noise to the cap
+    assert meta["settings"]["stream"] is True and meta["engine"] == "soprano:none"
+    assert meta["base_voice"] == "soprano" and meta["watermark"] == "perth-implicit"
+    _INSTANCES.pop("soprano", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -77,6 +78,12 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                 "effort": effort, "candidates": candidates, "split": split, "stream": stream}
     info = dict(kind="speech", text=text, voice=voice or "reference files", engine=f"{tts}:{converter}",
                 settings=settings, watermark=not no_watermark, seed=seed, consent=provenance_cli.consent_of(voice))
+    if plain and stream:
+        meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
+                           base_voice=cloner.plain_voice(lang, base_voice)[1])
+        _write_stream(cloner.stream_plain(text, lang, Style(speed, pitch, energy), base_voice, split),
+                      output, meta)
+        return
     if plain:
         result = cloner.speak_plain(text, lang, Style(speed, pitch, energy), base_voice, split)
         meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
@@ -103,8 +110,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
 
 
 def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info) -> None:
-    from voxclone.audio.io import StreamWriter, load
-    from voxclone.audio.metadata import metadata_tags
+    from voxclone.audio.io import load
     from voxclone.provenance.record import voice_id
     from voxclone.voices.profile import audio_sha256
 
@@ -112,12 +118,20 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
     hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
               else [audio_sha256(load(f)) for f in voice])
     meta = output_info(**info, voice_hash=voice_id(hashes))
-    tags = metadata_tags(meta)
-    writer = None
-    for i, chunk in enumerate(cloner.say_stream(text, voice, lang, style, base_voice, split)):
-        writer = writer or StreamWriter(output, chunk.sample_rate, tags)
+    _write_stream(cloner.say_stream(text, voice, lang, style, base_voice, split), output, meta)
+
+
+def _write_stream(chunks, output: Path, meta: dict) -> None:
+    """Write ``chunks`` (Audio) to ``output`` as they come, then sign the finished file."""
+    from voxclone.audio.io import StreamWriter
+    from voxclone.audio.metadata import metadata_tags
+
+    writer, start = None, time.perf_counter()
+    for chunk in chunks:
+        if writer is None:
+            writer = StreamWriter(output, chunk.sample_rate, metadata_tags(meta))
+            typer.echo(f"first audio after {time.perf_counter() - start:.2f} s", err=True)
         writer.write(chunk)
-        typer.echo(f"piece {i + 1}: {chunk.duration:.1f} s written", err=True)
     if writer is not None:
         writer.close()
         provenance_cli.sign_file(output, meta)  # once complete (replaced atomically)

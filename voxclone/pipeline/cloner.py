@@ -20,6 +20,7 @@ from voxclone.errors import InvalidSetting
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.source_tone import base_voice_features
+from voxclone.pipeline.stream_post import StreamPost
 from voxclone.pipeline.voice import VoiceRef, resolve_profile
 from voxclone.provenance.hook import mark
 from voxclone.provenance.record import voice_id as clips_id
@@ -86,15 +87,7 @@ class VoiceCloner:
             raise InvalidSetting("Speaking without a voice clones nothing: use --converter none "
                                  "(the default without --voice/--ref), or give --voice/--ref.")
         start, timer = time.perf_counter(), StageTimer()
-        lang = normalize_language(lang, self.tts.languages)
-        known = [v.id for v in self.tts.voices(lang)]
-        if base_voice and base_voice not in known:
-            raise InvalidSetting(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
-                                 f"Choose one of: {', '.join(sorted(known))}"
-                                 f"{_fetch_hint(self.tts.name, base_voice)}.")
-        if not known:
-            raise InvalidSetting(f"{self.tts.name} has no voice for '{lang}': see `voxclone engines`.")
-        voice_id = base_voice or known[0]
+        lang, voice_id = self.plain_voice(lang, base_voice)
         pieces = []
         for piece in split_text(text, split):
             with timer.stage("tts"):
@@ -105,6 +98,46 @@ class VoiceCloner:
         elapsed = time.perf_counter() - start
         return SayResult(audio, pieces, voice_id, [], timer.ms, elapsed / max(audio.duration, 1e-6),
                          [audio], "")
+
+    def stream_plain(self, text: str, lang: str = "en", style: Style = Style(),
+                     base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
+        """Stream :meth:`speak_plain`: engines that stream (Soprano) yield sub-sentence chunks
+        (the first after a few tokens) through a streaming post stage (running level, not the
+        per-piece normalisation); the others one chunk per piece. Pieces after the first start
+        with the inter-piece pause, as in :meth:`say_stream`."""
+        if self.converter is not None:
+            raise InvalidSetting("Streaming without a voice clones nothing: use --converter none.")
+        lang, voice_id = self.plain_voice(lang, base_voice)
+        stream = getattr(self.tts, "stream_speech", None)
+        post: StreamPost | None = None
+        rate = self.config.output_sample_rate or self.tts.sample_rate
+        for i, piece in enumerate(split_text(text, split)):
+            if i:
+                yield Audio(np.zeros(int(PIECE_GAP_S * rate), np.float32), rate)
+            if stream is None:
+                yield self._post(self._base_speech(piece, lang, voice_id, style), style)
+                continue
+            post = StreamPost(self.tts.sample_rate, self.config, style, after=post)
+            for chunk in stream(piece, lang, voice_id, style):
+                out = post.push(chunk)
+                if len(out):
+                    yield out
+            tail = post.finish()
+            if len(tail):
+                yield tail
+
+    def plain_voice(self, lang: str, base_voice: str | None) -> tuple[str, str]:
+        """(language, base voice id) for speaking in the engine's own voice; InvalidSetting names
+        the voices there are (and how to fetch one that is missing)."""
+        lang = normalize_language(lang, self.tts.languages)
+        known = [v.id for v in self.tts.voices(lang)]
+        if base_voice and base_voice not in known:
+            raise InvalidSetting(f"Unknown base voice '{base_voice}' for {self.tts.name}/{lang}. "
+                                 f"Choose one of: {', '.join(sorted(known))}"
+                                 f"{_fetch_hint(self.tts.name, base_voice)}.")
+        if not known:
+            raise InvalidSetting(f"{self.tts.name} has no voice for '{lang}': see `voxclone engines`.")
+        return lang, base_voice or known[0]
 
     def synthesize(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                    base_voice: str | None = None, candidates: int = 1, split: str | None = None,

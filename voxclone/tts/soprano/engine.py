@@ -197,16 +197,19 @@ class SopranoTTS:
 
     def stream(self, text: str, chunk_size: int = 1, max_new_tokens: int = 512,
                temperature: float = 0.0, top_p: float = 0.95, repetition_penalty: float = 1.2,
-               top_k: int = 50, seed: int | None = None) -> Iterator[SopranoChunk]:
+               top_k: int = 50, seed: int | None = None,
+               first_chunk: int | None = None) -> Iterator[SopranoChunk]:
         """Speak ``text`` sentence by sentence as a generator of chunks; the first comes after
-        4 + ``chunk_size`` tokens. Joined, the chunks equal :meth:`synthesize`'s audio (at
-        temperature 0; sampling draws differ between one batch and one sentence at a time)."""
+        4 + ``first_chunk`` (default ``chunk_size``) tokens, the others every ``chunk_size``
+        tokens. Joined, the chunks equal :meth:`synthesize`'s audio (at temperature 0; sampling
+        draws differ between one batch and one sentence at a time)."""
         cfg = GenerationConfig(temperature, top_p, top_k, repetition_penalty, max_new_tokens, seed)
         _, ids = self.prompts(text)
         for index, sentence_ids in enumerate(ids):
             states = (e.hidden if e.token is not None else None
                       for e in iter_tokens(self.lm, [sentence_ids], cfg))
-            chunks = stream_audio(states, lambda h: self.decode(h), chunk_size)
+            chunks = stream_audio(states, lambda h: self.decode(h), chunk_size,
+                                  first_chunk=first_chunk)
             pending = next(chunks, None)
             for chunk in chunks:
                 yield SopranoChunk(pending, SAMPLE_RATE, index, False)  # type: ignore[arg-type]
@@ -259,6 +262,15 @@ class SopranoEngine(SopranoTTS):
         unique = list(dict.fromkeys(texts))
         results = SopranoTTS.synthesize_many(self, unique)
         self._prefetched = {t: r.audio for t, r in zip(unique, results)}
+
+    def stream_speech(self, text: str, lang: str = "en", voice: str | None = None,
+                      style: Style = Style(), first_chunk: int = 2, chunk_size: int = 4
+                      ) -> Iterator[np.ndarray]:
+        """``text`` as float32 chunks at :attr:`sample_rate`, the first after 4 + ``first_chunk``
+        tokens, then every ``chunk_size`` tokens; joined, :meth:`synthesize`'s audio."""
+        self._check(lang, voice, style)
+        for chunk in SopranoTTS.stream(self, text, chunk_size=chunk_size, first_chunk=first_chunk):
+            yield chunk.samples * np.float32(style.energy)
 
     def synthesize(self, text: str, lang: str = "en", voice: str | None = None,  # type: ignore[override]
                    style: Style = Style(), **kw: Any) -> Audio:

@@ -20,24 +20,33 @@ Decode = Callable[[np.ndarray], np.ndarray]  # (T, H) states → (2048·(T-1),) 
 
 class ChunkCutter:
     """Push one state (H,) per token, then :meth:`finish`; each returns the windows to decode
-    now as (states (T, H), start, stop) with the slice ``audio[start:stop]`` to keep."""
+    now as (states (T, H), start, stop) with the slice ``audio[start:stop]`` to keep.
+
+    ``first_chunk``: tokens in the first chunk (default ``chunk_size``); later chunks have
+    ``chunk_size`` tokens, so a stream can start early and then decode in larger windows."""
 
     def __init__(self, chunk_size: int = 1, receptive_field: int = RECEPTIVE_FIELD,
-                 token_size: int = TOKEN_SIZE) -> None:
-        if chunk_size < 1:
-            raise ValueError("chunk_size must be at least 1")
-        self.chunk_size, self.rf, self.size = chunk_size, receptive_field, token_size
+                 token_size: int = TOKEN_SIZE, first_chunk: int | None = None) -> None:
+        if chunk_size < 1 or (first_chunk is not None and first_chunk < 1):
+            raise ValueError("chunk_size and first_chunk must be at least 1")
+        self.rf, self.size, self.later = receptive_field, token_size, chunk_size
+        self.chunk_size = first_chunk or chunk_size
         self.buffer: list[np.ndarray] = []
-        self.counter = chunk_size
+        self.counter = self.chunk_size
+        self.started = False
 
     def push(self, state: np.ndarray) -> list[tuple[np.ndarray, int, int | None]]:
         rf, size, cs = self.rf, self.size, self.chunk_size
         self.buffer = (self.buffer + [state])[-(2 * rf + cs):]
-        if len(self.buffer) < rf + cs:
+        if len(self.buffer) < rf + cs and not self.started:
             return []
         due = self.counter == cs
         self.counter = 1 if due else self.counter + 1
-        return [(np.stack(self.buffer), -((rf + cs) * size - size), -(rf * size - size))] if due else []
+        if not due:
+            return []
+        window = (np.stack(self.buffer), -((rf + cs) * size - size), -(rf * size - size))
+        self.chunk_size, self.started = self.later, True
+        return [window]
 
     def finish(self) -> list[tuple[np.ndarray, int, int | None]]:
         start = -((self.rf + self.counter - 1) * self.size - self.size)
@@ -53,10 +62,10 @@ def _cut(decode: Decode, states: np.ndarray, start: int, stop: int | None) -> np
 
 
 def stream_audio(states: Iterable[np.ndarray | None], decode: Decode, chunk_size: int = 1,
-                 receptive_field: int = RECEPTIVE_FIELD, token_size: int = TOKEN_SIZE
-                 ) -> Iterator[np.ndarray]:
+                 receptive_field: int = RECEPTIVE_FIELD, token_size: int = TOKEN_SIZE,
+                 first_chunk: int | None = None) -> Iterator[np.ndarray]:
     """States (H,) one per token, then None when the sentence ends → audio chunks (float32)."""
-    cutter = ChunkCutter(chunk_size, receptive_field, token_size)
+    cutter = ChunkCutter(chunk_size, receptive_field, token_size, first_chunk)
     for state in states:
         windows = cutter.finish() if state is None else cutter.push(state)
         for window in windows:
