@@ -125,3 +125,15 @@ def test_runs_of_one_configuration_merge_into_one_report(tmp_path: Path) -> None
     assert row["n"] == 2 and row["similarity"] == 0.7 and row["similarity_dvec"] == 0.6
     with pytest.raises(InvalidSetting):
         merge_runs([results("a", cfg, 0.6), results("c", EvalConfig(texts=3), 0.6)])
+
+
+def test_pipeline_specs_keep_an_engine_argument() -> None:
+    from voxclone.eval.runner import _needs_clips, _pipeline_config, split_spec
+
+    assert split_spec("kokoro:world-auto") == ("kokoro", "world-auto")
+    assert split_spec("espeak") == ("espeak", "")
+    assert split_spec("codec-lm:runs/me/checkpoints/step-200:none") == (
+        "codec-lm:runs/me/checkpoints/step-200", "none")
+    config = _pipeline_config("codec-lm:/tmp/x/step-1:none")
+    assert config.tts == "codec-lm:/tmp/x/step-1" and config.converter == "none"
+    assert _needs_clips(config) and not _needs_clips(_pipeline_config("espeak:world"))

@@ -182,11 +182,22 @@ class _Evaluator:
 
 def _needs_clips(config: PipelineConfig) -> bool:
     """Whether a pipeline works from the voice's clips rather than the run's WORLD profile."""
-    return config.tts == "kokoro" or config.converter not in ("world", "none")
+    return (config.tts == "kokoro" or config.tts.startswith("codec-lm:")
+            or config.converter not in ("world", "none"))
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """``tts:converter`` → (tts, converter); an engine with an argument keeps it:
+    ``codec-lm:runs/me/checkpoints/step-200:none`` → (``codec-lm:runs/…/step-200``, ``none``)."""
+    if spec.count(":") >= 2:
+        tts, _, converter = spec.rpartition(":")
+        return tts, converter
+    tts, _, converter = spec.partition(":")
+    return tts, converter
 
 
 def _pipeline_config(spec: str, config: EvalConfig = EvalConfig()) -> PipelineConfig:
-    tts, _, converter = spec.partition(":")
+    tts, converter = split_spec(spec)
     return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=config.effort,
                           search_steps=config.search_steps)
 
