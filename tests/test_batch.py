@@ -196,6 +196,8 @@ def test_bad_settings_fail_before_any_work(warm_home, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(BatchError, match="is a file"):
         run_batch(src, tmp_path / "file", VOICE)
+    with pytest.raises(BatchError, match="is a file, not a folder"):
+        run_batch(src, tmp_path / "file" / "sub", VOICE)
     assert not (tmp_path / "o").exists()
     with locked_folder(tmp_path / "busy"):  # another job holds the folder
         with pytest.raises(BatchError, match="Another batch job"):
