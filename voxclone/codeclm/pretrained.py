@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,9 +18,24 @@ from voxclone.codeclm.generate import LengthMode, generate_ar, generate_nar
 from voxclone.codeclm.sampling import SamplingConfig
 from voxclone.codeclm.nar import NARModel
 from voxclone.codeclm.text_tokens import TextTokenizer
-from voxclone.errors import ModelNotFound
+from voxclone.errors import ModelNotFound, ProfileVersionError
 
 META_VERSION = 1
+"""Format of a checkpoint's ``meta.json`` (written by training, read here)."""
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """``meta.json`` of a checkpoint folder, version-checked (ModelNotFound when it is missing,
+    ProfileVersionError for a format this voxclone does not read)."""
+    path = Path(folder) / "meta.json"
+    if not path.is_file():
+        raise ModelNotFound(f"{folder} is not a codec-LM checkpoint (no meta.json): give a "
+                            "runs/NAME/checkpoints/step-N folder of a training run.")
+    meta = json.loads(path.read_text())
+    if meta.get("version") != META_VERSION:
+        raise ProfileVersionError(f"{path} has format {meta.get('version')}; this voxclone reads "
+                                  f"{META_VERSION}.")
+    return meta
 
 
 class CodecLM:
@@ -34,14 +50,10 @@ class CodecLM:
     def from_pretrained(cls, path: str | Path, device: str = "cpu") -> "CodecLM":
         """Load a checkpoint folder written by training (model.safetensors, meta.json, codec)."""
         folder = Path(path)
-        meta_path = folder / "meta.json"
-        if not (meta_path.is_file() and (folder / "model.safetensors").is_file()):
-            raise ModelNotFound(f"{folder} is not a codec-LM checkpoint (needs meta.json and "
-                                "model.safetensors): give a runs/NAME/checkpoints/step-N folder.")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("version") != META_VERSION:
-            raise ModelNotFound(f"{meta_path} has format {meta.get('version')}, this voxclone reads "
-                                f"{META_VERSION}.")
+        meta = read_meta(folder)
+        if not (folder / "model.safetensors").is_file():
+            raise ModelNotFound(f"{folder} is not a codec-LM checkpoint (no model.safetensors): "
+                                "give a runs/NAME/checkpoints/step-N folder.")
         codec = load_codec(folder)
         if codec.content_hash != meta["codec"]["hash"]:
             raise ModelNotFound(f"{folder}: the codec does not match the one the model was trained with.")

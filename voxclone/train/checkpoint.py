@@ -19,9 +19,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from voxclone.errors import ModelNotFound
-
-FORMAT_VERSION = 1
+from voxclone.codeclm.pretrained import META_VERSION, read_meta  # noqa: F401  (read_meta: re-exported)
 
 
 def rng_state() -> dict[str, Any]:
@@ -70,7 +68,7 @@ def save_checkpoint(folder: Path, weights: dict[str, torch.Tensor], meta: dict[s
     tmp.mkdir()
     save_file({k: v.detach().cpu().contiguous() for k, v in weights.items()},
               str(tmp / "model.safetensors"))
-    (tmp / "meta.json").write_text(json.dumps({"version": FORMAT_VERSION, **meta}, indent=2))
+    (tmp / "meta.json").write_text(json.dumps({"version": META_VERSION, **meta}, indent=2))
     (tmp / "config.yaml").write_text(config_yaml)
     torch.save(_cpu(state), tmp / "state.pt")
     codec.save(tmp)
@@ -99,21 +97,6 @@ def checkpoints(run_dir: Path) -> list[Path]:
 def latest_checkpoint(run_dir: Path) -> Path | None:
     found = checkpoints(run_dir)
     return found[-1] if found else None
-
-
-def read_meta(folder: Path) -> dict[str, Any]:
-    """``meta.json`` of a checkpoint, version-checked."""
-    path = Path(folder) / "meta.json"
-    if not path.is_file():
-        raise ModelNotFound(f"{folder} is not a codec-LM checkpoint (no meta.json): give a "
-                            "checkpoints/step-N folder of a training run.")
-    meta = json.loads(path.read_text())
-    if meta.get("version") != FORMAT_VERSION:
-        from voxclone.errors import ProfileVersionError
-
-        raise ProfileVersionError(f"{path} has format {meta.get('version')}; this voxclone reads "
-                                  f"{FORMAT_VERSION}.")
-    return meta
 
 
 def load_weights(folder: Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
