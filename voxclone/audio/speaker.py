@@ -12,7 +12,7 @@ import json
 import threading
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -123,27 +123,27 @@ def dvector_model_path() -> Path:
     return path
 
 
-_shared: ResemblyzerEncoder | None = None
-_referee: DVectorEncoder | None = None
-_shared_lock = threading.Lock()
+T = TypeVar("T")
+_instances: dict[type, Any] = {}
+_lock = threading.Lock()
+
+
+def _shared(cls: type[T]) -> T:
+    """One instance of encoder class ``cls`` per process, built on first use."""
+    with _lock:
+        if cls not in _instances:
+            _instances[cls] = cls()
+        return _instances[cls]
 
 
 def speaker_encoder() -> ResemblyzerEncoder:
     """The process-wide selecting encoder, resemblyzer (built on first use; its first call is slow)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = ResemblyzerEncoder()
-        return _shared
+    return _shared(ResemblyzerEncoder)
 
 
 def referee_encoder() -> DVectorEncoder:
     """The process-wide referee encoder, the d-vector (never used to choose anything)."""
-    global _referee
-    with _shared_lock:
-        if _referee is None:
-            _referee = DVectorEncoder()
-        return _referee
+    return _shared(DVectorEncoder)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
