@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any, TypeVar
+
+C = TypeVar("C", bound="DictConfig")
+
+
+class DictConfig:
+    """Mixin for config dataclasses: ``to_dict`` and ``from_dict`` (unknown keys ignored, so
+    configs saved by an older or newer version still load)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields."""
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def _default_home() -> Path:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from dataclasses import dataclass, replace
+
+from voxclone.config import DictConfig
 
 
 @dataclass(frozen=True)
-class ARConfig:
+class ARConfig(DictConfig):
     """Decoder-only AR over [text ; codebook 0] with an EOS code.
 
     n_text: text vocabulary (ids from TextTokenizer); n_codes: codes per codec level (EOS = n_codes,
@@ -26,17 +27,10 @@ class ARConfig:
     length_buckets: int = 32
     duration_predictor: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ARConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 @dataclass(frozen=True)
-class NARConfig:
+class NARConfig(DictConfig):
     """Bidirectional NAR over [text ; prompt ; codebooks < k] predicting codebook k (1..n_q-1);
     the level enters every layer norm (adaptive layer norm) and picks its output head."""
 
@@ -49,13 +43,6 @@ class NARConfig:
     ffn_mult: int = 4
     dropout: float = 0.1
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "NARConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 # d 512 / 8 heads / 12 layers is the AR of the spec (≈ 41M with a 1024-code vocabulary);
