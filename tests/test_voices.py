@@ -155,6 +155,15 @@ def test_export_import_round_trip(library, audio_files, tmp_path):
     assert library.import_(zip_path, name="bob").clips == info.clips
     assert library.import_(zip_path, replace=True).clips == info.clips
     assert [v.name for v in library.list()] == ["alice", "bob"]
+    assert back.consent is None and "consent" not in manifest
+
+
+def test_consent_travels_with_an_exported_voice(library, audio_files, tmp_path):
+    statement = "Alice Example agreed on 2026-11-30 to cloning for audiobook narration."
+    library.add("alice", [audio_files["fox"]], consent=statement)
+    zip_path = library.export("alice", tmp_path / "alice.zip")
+    back = library.import_(zip_path, name="alice2")
+    assert back.consent == statement
 
 
 def test_profile_cached_and_rebuilt(library, audio_files, encoder, monkeypatch):

@@ -41,14 +41,18 @@ class ArchiveClip:
     original_name: str
 
 
-def write_archive(zip_path: str | os.PathLike, name: str, clips: Sequence[ArchiveClip]) -> Path:
-    """Write ``clips`` of voice ``name`` to ``zip_path`` atomically (temp file + rename)."""
+def write_archive(zip_path: str | os.PathLike, name: str, clips: Sequence[ArchiveClip],
+                  consent: str | None = None) -> Path:
+    """Write ``clips`` of voice ``name`` (and its consent statement, when it has one) to
+    ``zip_path`` atomically (temp file + rename)."""
     out = Path(zip_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     entries = [{"file": f"clips/{c.sha256[:16]}.flac", "sha256": c.sha256,
                 "original_name": c.original_name} for c in clips]
     manifest = {"format": ARCHIVE_FORMAT, "format_version": ARCHIVE_FORMAT_VERSION,
                 "name": name, "clips": entries}
+    if consent:
+        manifest["consent"] = consent
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".tmp-", suffix=".zip")
     os.close(fd)
     try:
@@ -63,8 +67,10 @@ def write_archive(zip_path: str | os.PathLike, name: str, clips: Sequence[Archiv
     return out
 
 
-def read_archive(zip_path: str | os.PathLike, dest: Path) -> tuple[str, list[ArchiveClip]]:
-    """Check an archive and extract its clips into ``dest``; return (voice name, clips).
+def read_archive(zip_path: str | os.PathLike, dest: Path
+                 ) -> tuple[str, list[ArchiveClip], str | None]:
+    """Check an archive and extract its clips into ``dest``; return (voice name, clips, consent
+    statement or None).
 
     Raises VoiceArchiveError for damaged or unsafe archives and ProfileVersionError for an
     unknown manifest version.
@@ -79,7 +85,10 @@ def read_archive(zip_path: str | os.PathLike, dest: Path) -> tuple[str, list[Arc
         manifest = _read_manifest(zf, members)
         entries = _check_entries(manifest, members)
         clips = [_extract(zf, members[e["file"]], e, dest) for e in entries]
-    return manifest["name"], clips
+    consent = manifest.get("consent")
+    if consent is not None and not isinstance(consent, str):
+        raise VoiceArchiveError("Voice archive manifest has a consent that is not text.")
+    return manifest["name"], clips, consent
 
 
 def _unsafe(name: str) -> bool:

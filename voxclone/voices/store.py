@@ -137,7 +137,7 @@ class VoiceLibrary:
         info = self.info(name)
         folder = self.clips_dir / info.name
         clips = [ArchiveClip(folder / c.filename, c.sha256, c.original_name) for c in info.clips]
-        return write_archive(zip_path, info.name, clips)
+        return write_archive(zip_path, info.name, clips, info.consent)
 
     def import_(self, zip_path: str | os.PathLike, name: str | None = None,
                 replace: bool = False) -> VoiceInfo:
@@ -148,14 +148,15 @@ class VoiceLibrary:
         if name is not None:
             validate_name(name)
         with self._staging() as stage:
-            archived, items = read_archive(zip_path, stage)
+            archived, items, consent = read_archive(zip_path, stage)
+            consent = check_consent(consent)
             target = validate_name(name if name is not None else archived)
             if not replace and self.exists(target):
                 raise voice_exists(target)
             clips = [load(item.path) for item in items]
             check_reference(clips, [item.original_name for item in items])
             staged = [_staged(c, i.path, i.sha256, i.original_name) for i, c in zip(items, clips)]
-            return self._commit(target, staged, "replace" if replace else "create")
+            return self._commit(target, staged, "replace" if replace else "create", consent)
 
     def profile(self, name: str, converter: Converter) -> VoiceProfile:
         """The voice's profile for ``converter``, computed once and cached.
