@@ -183,3 +183,19 @@ def test_warmup_runs_in_the_background_while_the_server_answers(warm_home: Path,
     steps = status["steps_ms"]
     assert any(k.startswith("tts espeak (en, es, fr, zh, ja, ko)") for k in steps)
     assert f"speak espeak:world ({VOICE}, en)" in steps and "watermark" in steps
+
+
+def test_ui_engine_menu_offers_auto_and_saves_it(voxclone_home: Path):
+    from voxclone.serve import ui_actions as act
+    from voxclone.serve.ui import _engines
+
+    service = Service(ServeConfig(warmup=False))
+    assert service.runtime.engine == "auto" and act.engine_label(service.runtime.engine) == act.AUTO_LABEL
+    assert _engines()[0] == act.AUTO_LABEL and "espeak:world" in _engines()
+    job = act.speech_job("Hi.", "", "alloy", "fr", act.AUTO_LABEL, 1, -1, 1, 0, 1, "wav")
+    assert job.engine == "auto" and job.check(service.config, service.runtime, False).pair == default_pipeline("fr")
+    service.update_runtime(**dict(zip(("tts", "converter"), act.engine_setting("espeak:world"))))
+    assert act.engine_label(Service(ServeConfig(warmup=False)).runtime.engine) == "espeak:world"
+    service.update_runtime(**dict(zip(("tts", "converter"), act.engine_setting(act.AUTO_LABEL))))
+    assert Service(ServeConfig(warmup=False)).runtime.engine == "auto"  # saved for the next start
+    service.shutdown()

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 VOICE, PLAIN, TEXT = "arctic", "alloy", "Hello there, how are you?"
+MODULE = "voxclone.eval.bench_serve"
 
 
 def prepare_home(home: Path) -> None:
@@ -157,11 +158,11 @@ def run(clients: int = 10, requests: int = 3) -> dict[str, Any]:
     """Both starts, each in a fresh process over one prepared home."""
     with tempfile.TemporaryDirectory(prefix="voxclone-bench-serve-") as tmp:
         home = Path(tmp) / "home"
-        subprocess.run([sys.executable, "-m", __name__, "--prepare", str(home)], check=True)
+        subprocess.run([sys.executable, "-m", MODULE, "--prepare", str(home)], check=True)
         results: dict[str, Any] = {"load_average": os.getloadavg(), "text": TEXT}
         for key, args in (("cold", ["--no-warmup", "--clients", "0"]),
                           ("warm", ["--clients", str(clients), "--requests", str(requests)])):
-            out = subprocess.run([sys.executable, "-m", __name__, "--child", *args], check=True,
+            out = subprocess.run([sys.executable, "-m", MODULE, "--child", *args], check=True,
                                  capture_output=True, text=True, env={**os.environ, "VOXCLONE_HOME": str(home)})
             results[key] = json.loads(out.stdout.strip().splitlines()[-1])
         results["load_average_after"] = os.getloadavg()
