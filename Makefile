@@ -40,6 +40,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m voxclone.cli.main bench
+	$(PY) -m voxclone.eval.bench_serve
 
 bench-soprano: setup
 	$(PY) -m voxclone.eval.bench_soprano

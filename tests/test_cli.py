@@ -158,6 +158,9 @@ def test_engines():
     assert any(line.split()[:3] == ["tts", "espeak", "ok"] for line in lines)
     assert any(line.split()[:3] == ["converter", "world", "ok"] for line in lines)
     assert "languages: en, es, fr, zh, ja, ko" in result.stdout
+    assert any(line.split()[:2] == ["en", "(12):"] and "en-us+f3," in line for line in lines)  # per language
+    openai = lines[[i for i, line in enumerate(lines) if line.startswith("OpenAI voice names")][0] + 1:]
+    assert [line.split()[0] for line in openai] == ["alloy", "echo", "fable", "onyx", "nova", "shimmer"]
 
 
 def test_help_lists_the_commands():

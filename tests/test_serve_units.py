@@ -19,7 +19,8 @@ from voxclone.audio.metadata import metadata_tags, parse_comment, read_metadata
 from voxclone.errors import InvalidSetting, ProfileVersionError, VoxcloneError
 from voxclone.serve import PRESETS, GenerationRecord, History, RuntimeSettings, Service, SpeechJob
 from voxclone.serve import ui_actions as act
-from voxclone.serve.jobs import parse_engine
+from voxclone.pipeline.defaults import default_pipeline
+from voxclone.serve.jobs import choose_engine, parse_engine
 from voxclone.serve.testing import free_port
 
 
@@ -37,13 +38,22 @@ def test_metadata_round_trip_in_every_format(tmp_path: Path):
 
 
 def test_engine_parsing_and_job_checks():
-    rt = RuntimeSettings()
-    assert parse_engine(None, rt) == (rt.tts, rt.converter)
+    rt = RuntimeSettings(tts="espeak", converter="world")  # pinned
+    assert parse_engine(None, rt) == (rt.tts, rt.converter) == parse_engine(None, rt, "fr")
     assert parse_engine("espeak:none", rt) == ("espeak", "none")
     assert parse_engine("espeak", rt) == ("espeak", rt.converter)
     assert parse_engine("world", rt) == (rt.tts, "world")
     with pytest.raises(InvalidSetting, match="Unknown engine"):
         parse_engine("espeak:nosuch", rt)
+    auto = RuntimeSettings()  # the default: each language's measured pair
+    assert auto.engine == "auto"
+    for lang in ("en", "fr", "ko"):
+        assert parse_engine(None, auto, lang) == default_pipeline(lang)
+        assert choose_engine(None, auto, lang).source == f"measured default for {lang}"
+    assert parse_engine("auto", rt, "zh") == default_pipeline("zh")  # a request may ask for it
+    assert parse_engine("piper", auto, "en") == ("piper", default_pipeline("en")[1])
+    assert choose_engine("piper", auto).source == "tts: request, converter: measured default for en"
+    assert choose_engine(None, rt).source == "server setting"
     assert set(PRESETS) == {"fast", "standard", "high quality"}
     job = act.speech_job("Hi.", "\\n", "v", "en", "espeak:world", 2.0, -1, 1.0, 0.0, 1.0, "wav")
     assert job.split == "\n" and job.seed is None and job.candidates == 2

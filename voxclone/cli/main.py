@@ -167,14 +167,18 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
 @app.command()
 @friendly_errors
 def engines() -> None:
-    """List base TTS engines and converters, and why any is unavailable."""
-    from voxclone.pipeline.engines import engine_report
+    """List base TTS engines and converters, and why any is unavailable; the voices each engine
+    speaks as itself (`say --tts ENGINE --base-voice ID`), and what the API's OpenAI names map to."""
+    from voxclone.pipeline.engines import engine_report, openai_voice_lines
 
     for row in engine_report():
         status = "ok" if row.available else f"unavailable: {row.reason}"
         typer.echo(f"{row.kind:9} {row.name:14} {status}")
         for detail in row.details:
             typer.echo(f"{'':25}{detail}")
+    typer.echo("OpenAI voice names (serve API, English; a library voice of the same name wins):")
+    for line in openai_voice_lines("en"):
+        typer.echo(f"{'':25}{line}")
 
 
 @app.command("eval")

@@ -17,13 +17,25 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.
           no_ui: bool = typer.Option(False, "--no-ui", help="Serve the API only, without the web UI."),
           allow_no_watermark: bool = typer.Option(False, "--allow-no-watermark", help="Let requests "
                                                   "turn the watermark off (watermark=false); off by default."),
+          engine: str = typer.Option(None, help="Pin the default engine pair (tts:converter), saved like "
+                                     "the UI's Settings; 'auto': the measured default of each language."),
+          no_warmup: bool = typer.Option(False, "--no-warmup", help="Do not load engines and cached "
+                                         "voices at start (the first requests pay for it)."),
           ) -> None:
     """Serve the OpenAI-compatible API (/v1) and the web UI (/) on one port."""
     import uvicorn
 
     from voxclone.serve import ServeConfig, create_app
 
-    app = create_app(ServeConfig(workers=workers, allow_no_watermark=allow_no_watermark), ui=not no_ui)
+    from voxclone.serve import Service
+    from voxclone.serve.ui_actions import engine_setting
+
+    service = Service(ServeConfig(workers=workers, allow_no_watermark=allow_no_watermark,
+                                  warmup=not no_warmup))
+    if engine:
+        tts, converter = engine_setting(engine)
+        service.update_runtime(tts=tts, converter=converter)
+    app = create_app(service.config, ui=not no_ui, service=service)
     typer.echo(f"voxclone: web UI http://{host}:{port}/  API http://{host}:{port}/v1  "
                f"docs http://{host}:{port}/docs", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from voxclone.convert.base import converter_names, get_converter
 from voxclone.errors import VoxcloneError
+from voxclone.pipeline.plain_voices import openai_voice_table, voices_by_language
 from voxclone.tts.base import get_tts, tts_names
 
 
@@ -33,10 +34,15 @@ def _tts_status(name: str) -> EngineStatus:
         voices = engine.voices()
     except VoxcloneError as exc:
         return EngineStatus("tts", name, False, str(exc))
-    langs = ", ".join(engine.languages)
-    ids = ", ".join(v.id for v in voices[:12]) + (" ..." if len(voices) > 12 else "")
-    return EngineStatus("tts", name, True, details=[f"languages: {langs}",
-                                                    f"voices ({len(voices)}): {ids}"])
+    details = [f"languages: {', '.join(engine.languages)}", f"voices ({len(voices)}), by their own language:"]
+    details += [f"  {lang} ({len(ids)}): {', '.join(ids)}" for lang, ids in voices_by_language(engine).items()]
+    return EngineStatus("tts", name, True, details=details)
+
+
+def openai_voice_lines(lang: str = "en") -> list[str]:
+    """One line per OpenAI voice name: the base voice it speaks with here in ``lang``."""
+    return [f"{alias:8} -> {f'{v.tts} {v.voice}' if v else 'none installed'}"
+            for alias, v in openai_voice_table(lang).items()]
 
 
 def _converter_status(name: str) -> EngineStatus:

@@ -17,7 +17,9 @@ from voxclone.errors import (EngineUnavailable, HistoryEntryNotFound, InvalidSet
                              ServerBusy, UploadTooLarge, VoiceExists, VoiceNotFound, VoxcloneError)
 from voxclone.serve.encode import MEDIA_TYPES, STREAM_FORMATS, pcm_bytes, wav_stream_header
 from voxclone.serve.schemas import SpeechRequest
+from voxclone.pipeline.plain_voices import base_voice_ids, openai_voice_table
 from voxclone.serve.service import Generation, Service
+from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 from voxclone.tts.base import tts_names
 from voxclone.voices import validate_name
 
@@ -73,10 +75,13 @@ def api_router(service: Service) -> APIRouter:
 
     @router.get("/health", tags=["server"])
     async def health() -> dict:
-        """Liveness plus queue depth and the default engines."""
+        """Liveness, queue depth, the engine setting ("auto": the measured default per language)
+        with the pair each language gets, and the warm-up's progress."""
         rt = service.runtime
         return {"status": "ok", "pending": service.pending, "workers": service.config.workers,
-                "engine": f"{rt.tts}:{rt.converter}", "output_sample_rate": rt.output_sample_rate}
+                "engine": rt.engine, "engines_by_language": service.engines_by_language(),
+                "output_sample_rate": rt.output_sample_rate,
+                "warmup": service.warmup.status.to_dict()}
 
     @router.post("/v1/audio/speech", tags=["speech"], response_class=Response,
                  responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
@@ -92,6 +97,16 @@ def api_router(service: Service) -> APIRouter:
     async def list_voices() -> dict:
         """Every voice in the library."""
         return {"voices": [v.to_dict() for v in service.library.list()]}
+
+    @router.get("/v1/base-voices", tags=["voices"])
+    async def base_voices(language: str = "en") -> dict:
+        """The engines' own voices for ``language`` (a request's ``voice`` may name one; it is
+        spoken as itself) and what each OpenAI voice name speaks with here."""
+        lang = normalize_language(language, tuple(LANGUAGE_NAMES))
+        table = openai_voice_table(lang)
+        return {"language": lang, "engines": base_voice_ids(lang),
+                "openai": {k: None if v is None else {"tts": v.tts, "voice": v.voice}
+                           for k, v in table.items()}}
 
     @router.get("/v1/voices/{name}", tags=["voices"])
     async def show_voice(name: str) -> dict:

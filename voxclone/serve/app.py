@@ -23,6 +23,8 @@ def create_app(config: ServeConfig = ServeConfig(), settings: Settings | None = 
     service = service or Service(config, settings)
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if service.config.warmup:
+            service.warmup.start()
         yield
         service.shutdown()
 

@@ -8,6 +8,9 @@ from typing import Any
 from voxclone.errors import InvalidSetting
 from voxclone.pipeline.config import PipelineConfig
 
+AUTO = "auto"
+"""Engine setting meaning: the measured default of each request's language
+(:func:`voxclone.pipeline.defaults.default_pipeline`), as ``voxclone say`` uses it."""
 OUTPUT_RATES = (16000, 22050, 24000, 44100, 48000)
 FORMATS = ("wav", "mp3", "flac", "opus", "pcm")
 
@@ -21,6 +24,8 @@ class ServeConfig:
     max_clips: most reference files per voice upload; max_candidates: most candidates per call.
     allow_no_watermark: whether a request may turn the watermark off (``watermark: false``);
         off unless the operator starts the server with ``--allow-no-watermark``.
+    warmup: load the engines and the voices' cached data in a background thread at start, so
+        the first request does not pay for it (the server answers meanwhile).
     """
 
     workers: int = 2
@@ -30,6 +35,7 @@ class ServeConfig:
     max_clips: int = 10
     max_candidates: int = 4
     allow_no_watermark: bool = False
+    warmup: bool = True
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -40,12 +46,18 @@ class ServeConfig:
 @dataclass(frozen=True)
 class RuntimeSettings:
     """What the Settings tab changes: output sample rate (Hz), volume (output RMS in dBFS),
-    and the default base TTS engine and converter."""
+    and the default base TTS engine and converter: ``"auto"`` (the default) takes the measured
+    pair of each request's language, a name pins that engine for every language."""
 
     output_sample_rate: int = 24000
     volume_db: float = PipelineConfig().loudness_db
-    tts: str = PipelineConfig().tts
-    converter: str = PipelineConfig().converter
+    tts: str = AUTO
+    converter: str = AUTO
+
+    @property
+    def engine(self) -> str:
+        """``tts:converter`` as set (``auto:auto`` shows as ``auto``)."""
+        return AUTO if self.tts == self.converter == AUTO else f"{self.tts}:{self.converter}"
 
     def __post_init__(self) -> None:
         if self.output_sample_rate not in OUTPUT_RATES:

@@ -7,7 +7,9 @@ from typing import Any
 
 from voxclone.convert.base import converter_names
 from voxclone.errors import InvalidSetting, LimitExceeded, TextError
-from voxclone.serve.config import FORMATS, RuntimeSettings, ServeConfig
+from voxclone.pipeline.defaults import default_pipeline
+from voxclone.serve.config import AUTO, FORMATS, RuntimeSettings, ServeConfig
+from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 from voxclone.tts.base import Style, tts_names
 from voxclone.voices.names import validate_name
 
@@ -19,27 +21,78 @@ PRESETS: dict[str, dict[str, Any]] = {
 """UI presets: how many base voices speak the text (the output closest to the target is kept)."""
 
 
-def parse_engine(spec: str | None, defaults: RuntimeSettings) -> tuple[str, str]:
-    """``(tts, converter)`` from ``"tts:converter"``, a TTS name or a converter name.
+CONVERT_DEFAULT = "world"
+"""Converter of ``/v1/convert`` when the server's setting is auto (as ``voxclone convert``)."""
 
-    None or "" gives the defaults; an unknown name raises InvalidSetting listing the known ones.
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine pair a request runs and where each half came from ("request",
+    "server setting" or "measured default for <lang>")."""
+
+    tts: str
+    converter: str
+    tts_from: str
+    converter_from: str
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        """``(tts, converter)``."""
+        return self.tts, self.converter
+
+    @property
+    def source(self) -> str:
+        """One line for the output's settings: where the pair came from."""
+        if self.tts_from == self.converter_from:
+            return self.tts_from
+        return f"tts: {self.tts_from}, converter: {self.converter_from}"
+
+
+def choose_engine(spec: str | None, defaults: RuntimeSettings, lang: str = "en") -> EngineChoice:
+    """The pair for ``spec`` ("tts:converter", a TTS name, a converter name, "auto" or None).
+
+    Missing halves come from the server's setting; an "auto" half (in ``spec`` or the setting)
+    is the measured default of ``lang``. An unknown name raises InvalidSetting listing the
+    known ones; an unsupported ``lang`` raises UnsupportedLanguage where "auto" needs it.
     """
-    if not spec:
-        return defaults.tts, defaults.converter
+    tts, conv = engine_halves(spec)
+    halves = []
+    for asked, setting, i in ((tts, defaults.tts, 0), (conv, defaults.converter, 1)):
+        name, origin = (asked, "request") if asked else (setting, "server setting")
+        if name == AUTO:
+            code = normalize_language(lang, tuple(LANGUAGE_NAMES))
+            name, origin = default_pipeline(code)[i], f"measured default for {code}"
+        halves.append((name, origin))
+    return EngineChoice(halves[0][0], halves[1][0], halves[0][1], halves[1][1])
+
+
+def parse_engine(spec: str | None, defaults: RuntimeSettings, lang: str = "en") -> tuple[str, str]:
+    """``(tts, converter)`` of :func:`choose_engine`."""
+    return choose_engine(spec, defaults, lang).pair
+
+
+def engine_halves(spec: str | None) -> tuple[str, str]:
+    """The (tts, converter) ``spec`` names, "" for a half it leaves out; InvalidSetting for an
+    unknown name."""
     tts_known, conv_known = tts_names(), converter_names() + ["none"]
-    if ":" in spec:
-        tts, _, conv = spec.partition(":")
-    elif spec in tts_known:
-        tts, conv = spec, defaults.converter
-    elif spec in conv_known:
-        tts, conv = defaults.tts, spec
-    else:
-        tts, conv = spec, defaults.converter
-    if tts not in tts_known or conv not in conv_known:
+    tts, conv = _split(spec or "", tts_known, conv_known)
+    if tts not in tts_known + [AUTO, ""] or conv not in conv_known + [AUTO, ""]:
         raise InvalidSetting(f"Unknown engine '{spec}': use TTS:CONVERTER with a TTS engine of "
                              f"{', '.join(tts_known)} and a converter of {', '.join(conv_known)} "
-                             "(e.g. 'espeak:world').")
+                             "(e.g. 'espeak:world'), or 'auto' (the measured default of the language).")
     return tts, conv
+
+
+def _split(spec: str, tts_known: list[str], conv_known: list[str]) -> tuple[str, str]:
+    """``spec`` as (tts, converter), "" for a half it does not name."""
+    if ":" in spec:
+        tts, _, conv = spec.partition(":")
+        return tts, conv
+    if spec == AUTO:
+        return AUTO, AUTO
+    if spec in conv_known and spec not in tts_known:
+        return "", spec
+    return spec, ""
 
 
 @dataclass(frozen=True)
@@ -66,8 +119,10 @@ class SpeechJob:
         """The style controls (range-checked)."""
         return Style(self.speed, self.pitch, self.energy)
 
-    def check(self, config: ServeConfig, defaults: RuntimeSettings) -> tuple[str, str]:
-        """Raise a typed error for anything out of range; return the ``(tts, converter)`` pair."""
+    def check(self, config: ServeConfig, defaults: RuntimeSettings,
+              library_voice: bool = True) -> EngineChoice:
+        """Raise a typed error for anything out of range; return the engine pair to run.
+        ``library_voice``: whether ``voice`` names a library voice (else a base voice id)."""
         if not self.text.strip():
             raise TextError("The input text is empty: give something to say.")
         if len(self.text) > config.max_text_chars:
@@ -77,9 +132,10 @@ class SpeechJob:
             raise InvalidSetting(f"candidates={self.candidates}: use 1..{config.max_candidates}.")
         check_format(self.format)
         check_watermark(self.watermark, config)
-        validate_name(self.voice)
+        if library_voice:
+            validate_name(self.voice)
         self.style  # noqa: B018 - range check
-        return parse_engine(self.engine, defaults)
+        return choose_engine(self.engine, defaults, self.lang)
 
     def settings(self) -> dict[str, Any]:
         """The caller's choices, for history and file metadata (text and voice apart)."""

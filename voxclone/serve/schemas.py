@@ -17,7 +17,9 @@ class SpeechRequest(BaseModel):
     model: str = Field("voxclone", description="Accepted for OpenAI compatibility; `engine` picks "
                                                "the engines. A value like 'espeak:world' is used as the engine.")
     input: str = Field(..., description="Text to speak.")
-    voice: str = Field(..., description="Voice name in the library.")
+    voice: str = Field(..., description="Voice name in the library; else an OpenAI name (alloy, "
+                                        "echo, fable, onyx, nova, shimmer) or a base-voice id "
+                                        "(GET /v1/base-voices), spoken as itself.")
     response_format: Literal["wav", "mp3", "flac", "opus", "pcm"] = Field(
         "mp3", description="pcm is raw signed 16-bit little-endian mono at X-Sample-Rate Hz.")
     speed: float = Field(1.0, description="Tempo multiplier 0.5-2.")
@@ -27,7 +29,8 @@ class SpeechRequest(BaseModel):
     energy: float = Field(1.0, description="Expressiveness/loudness 0.25-2.")
     seed: int | None = Field(None, description="Random seed where engines sample.")
     engine: str | None = Field(None, description="'tts:converter' (e.g. 'espeak:world'), a TTS "
-                                                 "name or a converter name; default: the server's.")
+                                                 "name, a converter name or 'auto'; default: the "
+                                                 "server's (auto: measured per language).")
     candidates: int = Field(1, description="Try N base voices and keep the closest output.")
     split: str | None = Field(None, description="Line delimiter for long text (default: sentences).")
     stream: bool = Field(False, description="Stream chunked pcm or wav, one sentence at a time.")

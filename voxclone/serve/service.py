@@ -23,19 +23,27 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 from voxclone.audio.io import SUPPORTED_SUFFIXES, save
 from voxclone.audio.metadata import metadata_tags, read_metadata
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import get_converter
-from voxclone.errors import LimitExceeded, ServerBusy, UploadTooLarge
+from voxclone.errors import (InvalidSetting, InvalidVoiceName, LimitExceeded, ServerBusy,
+                             UploadTooLarge, VoiceNotFound)
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
-from voxclone.pipeline.cloner import PROFILE_CONVERTER
-from voxclone.serve.config import RuntimeSettings, ServeConfig
+from voxclone.pipeline.cloner import PIECE_GAP_S, PROFILE_CONVERTER
+from voxclone.pipeline.plain_voices import OPENAI_VOICES, PlainVoice, base_voice_ids, find_plain_voice
+from voxclone.serve.config import AUTO, RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
 from voxclone.provenance.credentials import sign_if_supported
 from voxclone.provenance.record import output_info, voice_id
-from voxclone.serve.jobs import SpeechJob, check_format, check_watermark, parse_engine
+from voxclone.serve.jobs import (CONVERT_DEFAULT, EngineChoice, SpeechJob, check_format,
+                                 check_watermark, engine_halves, parse_engine)
+from voxclone.serve.warmup import Warmup
+from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
+from voxclone.text.split import split_text
 from voxclone.timing import StageTimer
 from voxclone.voices import VoiceInfo, VoiceLibrary, validate_name
 
@@ -70,6 +78,7 @@ class Service:
         self._lock = threading.Lock()
         self._pending = 0
         self._local = threading.local()
+        self.warmup = Warmup(self)
 
     # --- worker pool -------------------------------------------------------------------------
     async def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -101,6 +110,10 @@ class Service:
         """Stop the worker pool (waits for running jobs)."""
         self._pool.shutdown(wait=True)
 
+    def engines_by_language(self) -> dict[str, str]:
+        """The ``tts:converter`` pair a request of each language gets from the server's setting."""
+        return {lang: ":".join(parse_engine(None, self.runtime, lang)) for lang in LANGUAGE_NAMES}
+
     # --- runtime settings --------------------------------------------------------------------
     @property
     def runtime(self) -> RuntimeSettings:
@@ -123,17 +136,35 @@ class Service:
         return RuntimeSettings()
 
     # --- speech ------------------------------------------------------------------------------
+    def resolve(self, job: SpeechJob) -> tuple[EngineChoice, PlainVoice | None]:
+        """The engine pair ``job`` runs and, when its voice is no library voice, the base voice it
+        names (an OpenAI name or a base-voice id), spoken as itself (converter none). A library
+        voice of that name wins. Raises VoiceNotFound naming what is accepted."""
+        plain = self._plain_voice(job)
+        choice = job.check(self.config, self.runtime, library_voice=plain is None)
+        if plain is None:
+            return choice, None
+        if job.candidates != 1:
+            raise InvalidSetting(f"'{job.voice}' is the base voice {plain.describe()}, spoken as "
+                                 "itself: candidates apply to cloning; use candidates=1.")
+        return EngineChoice(plain.tts, "none", "base voice", "base voice"), plain
+
     def speak(self, job: SpeechJob) -> Generation:
         """Synthesize ``job``, save every candidate with its settings embedded, record history."""
-        tts, conv = job.check(self.config, self.runtime)
+        choice, plain = self.resolve(job)
+        tts, conv = choice.pair
         rt = self.runtime
         start = time.perf_counter()
-        result = self._cloner(tts, conv, rt, job.watermark).synthesize(
-            job.text, job.voice, job.lang, job.style, candidates=job.candidates, split=job.split,
-            seed=job.seed)
+        cloner = self._cloner(tts, conv, rt, job.watermark)
+        if plain is not None:
+            result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split)
+        else:
+            result = cloner.synthesize(job.text, job.voice, job.lang, job.style,
+                                       candidates=job.candidates, split=job.split, seed=job.seed)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)},
-                          job.watermark, job.seed)
+        info = self._info("speech", job.text, job.voice, tts, conv,
+                          {**job.settings(), **_used(rt, tts, conv), **_chosen(choice, plain)},
+                          job.watermark, job.seed, library_voice=plain is None)
         stem, ext = _new_stem(), ("wav" if job.format == "pcm" else job.format)
         path = self._save(result.audio, self.output_dir / f"{stem}.{ext}",
                           {**info, "base_voice": result.base_voice})
@@ -159,25 +190,57 @@ class Service:
     def stream(self, job: SpeechJob) -> Iterator[Audio]:
         """Yield ``job``'s audio one sentence (or ``split`` piece) at a time; when the stream
         ends the whole output is saved (wav, settings embedded) and recorded in history."""
-        tts, conv = job.check(self.config, self.runtime)
         if job.candidates != 1:
             raise LimitExceeded("Streaming speaks with one base voice: use candidates=1.")
+        choice, plain = self.resolve(job)
+        tts, conv = choice.pair
         rt = self.runtime
         start = time.perf_counter()
         chunks: list[Audio] = []
-        for chunk in self._cloner(tts, conv, rt, job.watermark).say_stream(
-                job.text, job.voice, job.lang, job.style, split=job.split):
+        cloner = self._cloner(tts, conv, rt, job.watermark)
+        pieces = (_plain_stream(cloner, job, plain.voice) if plain is not None else
+                  cloner.say_stream(job.text, job.voice, job.lang, job.style, split=job.split))
+        for chunk in pieces:
             chunks.append(chunk)
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        settings = {**job.settings(), **_used(rt, tts, conv), "stream": True}
-        info = self._info("speech", job.text, job.voice, tts, conv, settings, job.watermark, job.seed)
+        settings = {**job.settings(), **_used(rt, tts, conv), **_chosen(choice, plain), "stream": True}
+        info = self._info("speech", job.text, job.voice, tts, conv, settings, job.watermark, job.seed,
+                          library_voice=plain is None)
         path = self._save(audio, self.output_dir / f"{_new_stem()}.wav", info)
         timings = {"total_ms": round(total_ms, 1), "rtf": round(total_ms / 1000.0 / audio.duration, 4)}
         self.history.add(GenerationRecord("speech", job.text, job.voice, f"{tts}:{conv}", settings,
                                           timings, round(audio.duration, 3), str(path),
                                           created=info["created"]))
+
+    def _plain_voice(self, job: SpeechJob) -> PlainVoice | None:
+        """None for a library voice, else the base voice ``job.voice`` names."""
+        valid = _valid_name(job.voice)
+        if valid and self.library.exists(job.voice):
+            return None
+        lang = normalize_language(job.lang, tuple(LANGUAGE_NAMES))
+        tts, conv = engine_halves(job.engine)
+        found = find_plain_voice(job.voice, lang, None if tts in ("", AUTO) else tts)
+        if found is None:
+            if not valid:
+                validate_name(job.voice)  # InvalidVoiceName, saying what a name may hold
+            raise VoiceNotFound(self._unknown_voice(job.voice, lang))
+        if conv not in ("", AUTO, "none"):
+            raise InvalidSetting(f"'{job.voice}' is no library voice but the base voice "
+                                 f"{found.describe()}, spoken as itself: leave the converter out "
+                                 f"(or use none), or add a library voice '{job.voice}' to clone.")
+        return found
+
+    def _unknown_voice(self, name: str, lang: str) -> str:
+        """What to use instead of an unknown voice name."""
+        library = [v.name for v in self.library.list()]
+        shown = ", ".join(library[:8]) + (", ..." if len(library) > 8 else "") or "none yet"
+        ids = "; ".join(f"{engine}: {', '.join(v[:3])}{', ...' if len(v) > 3 else ''}"
+                        for engine, v in base_voice_ids(lang).items())
+        return (f"No voice '{name}': use a library voice ({shown}; GET /v1/voices, add one with "
+                f"POST /v1/voices), one of OpenAI's names ({', '.join(OPENAI_VOICES)}), or a base "
+                f"voice id for '{lang}' ({ids}; GET /v1/base-voices lists them all).")
 
     # --- conversion --------------------------------------------------------------------------
     def convert(self, source: Audio, voice: str, pitch_shift: float = 0.0, strength: float = 1.0,
@@ -187,8 +250,8 @@ class Service:
         validate_name(voice)
         check_format(fmt)
         check_watermark(watermark, self.config)
-        _, conv = parse_engine(engine, self.runtime)
         rt = self.runtime
+        _, conv = parse_engine(engine, rt if rt.converter != AUTO else replace(rt, converter=CONVERT_DEFAULT))
         timer = StageTimer()
         start = time.perf_counter()
         out = self._converter(conv, rt, watermark).convert(source, voice, pitch_shift, strength, timer)
@@ -262,12 +325,14 @@ class Service:
     # --- internals ---------------------------------------------------------------------------
     def _info(self, kind: str, text: str, voice: str, tts: str, conv: str,
               settings: dict[str, Any], watermark: bool = True,
-              seed: int | None = None) -> dict[str, Any]:
-        """The metadata of one output: its settings plus provenance (voice id, consent, ...)."""
-        voice_info = self.library.info(voice)
-        clips_id = voice_id(c.sha256 for c in voice_info.clips)
+              seed: int | None = None, library_voice: bool = True) -> dict[str, Any]:
+        """The metadata of one output: its settings plus provenance (voice id, consent, ...);
+        a base voice (``library_voice`` false) has no clips and no consent."""
+        voice_info = self.library.info(voice) if library_voice else None
+        clips_id = voice_id(c.sha256 for c in voice_info.clips) if voice_info else ""
         return {**output_info(kind, text, voice, f"{tts}:{conv}", settings, clips_id, watermark,
-                              seed, voice_info.consent), "created": utc_now()}
+                              seed, voice_info.consent if voice_info else None),
+                "created": utc_now()}
 
     def _save(self, audio: Audio, path: Path, info: dict[str, Any]) -> Path:
         """Write an output with its metadata, then sign its content credentials."""
@@ -316,6 +381,33 @@ def _used(rt: RuntimeSettings, tts: str | None, conv: str) -> dict[str, Any]:
     which keeps the source's level)."""
     used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv}
     return used if tts is None else {**used, "tts": tts, "volume_db": rt.volume_db}
+
+
+def _chosen(choice: EngineChoice, plain: PlainVoice | None) -> dict[str, Any]:
+    """Where the engine pair came from and, for a base voice, which one (output settings)."""
+    extra: dict[str, Any] = {"engine_choice": choice.source}
+    if plain is not None:
+        extra["plain_voice"] = plain.describe()
+    return extra
+
+
+def _plain_stream(cloner: VoiceCloner, job: SpeechJob, base_voice: str) -> Iterator[Audio]:
+    """A base voice speaking ``job`` one piece at a time; after the first, each chunk starts with
+    the inter-piece pause, so the chunks joined equal :meth:`VoiceCloner.speak_plain`."""
+    for i, piece in enumerate(split_text(job.text, job.split)):
+        audio = cloner.speak_plain(piece, job.lang, job.style, base_voice, job.split).audio
+        if i:
+            gap = np.zeros(int(PIECE_GAP_S * audio.sample_rate), dtype=np.float32)
+            audio = Audio(np.concatenate([gap, audio.samples]), audio.sample_rate)
+        yield audio
+
+
+def _valid_name(name: str) -> bool:
+    try:
+        validate_name(name)
+    except InvalidVoiceName:
+        return False
+    return True
 
 
 def _safe_filename(filename: str) -> str:

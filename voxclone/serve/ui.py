@@ -41,7 +41,7 @@ def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engines() -> list[str]:
-    return [f"{t}:{c}" for t in tts_names() for c in converter_names() + ["none"]]
+    return [act.AUTO_LABEL] + [f"{t}:{c}" for t in tts_names() for c in converter_names() + ["none"]]
 
 
 def build_ui(service: Service) -> gr.Blocks:
@@ -77,7 +77,7 @@ def _generate_tab(service: Service) -> NS:
                                       allow_custom_value=True)
                 f.lang = gr.Dropdown(label="Language", choices=list(LANGUAGE_NAMES), value="en", elem_id="gen-lang")
                 f.engine = gr.Dropdown(label="Engine (tts:converter)", choices=_engines(),
-                                       value=f"{rt.tts}:{rt.converter}", elem_id="gen-engine")
+                                       value=act.engine_label(rt.engine), elem_id="gen-engine")
             with gr.Row():
                 preset = gr.Radio(list(PRESETS), value="fast", label="Preset", elem_id="gen-preset")
                 f.candidates = gr.Slider(1, n, value=1, step=1, label="Candidates", elem_id="gen-candidates")
@@ -154,7 +154,7 @@ def _settings_tab(service: Service) -> NS:
     rate = gr.Dropdown([str(r) for r in OUTPUT_RATES], value=str(rt.output_sample_rate),
                        label="Output sample rate (Hz)", elem_id="set-rate")
     volume = gr.Slider(-40, -3, value=rt.volume_db, step=1, label="Volume (output dBFS RMS)", elem_id="set-volume")
-    engine = gr.Dropdown(_engines(), value=f"{rt.tts}:{rt.converter}", label="Default engine",
+    engine = gr.Dropdown(_engines(), value=act.engine_label(rt.engine), label="Default engine",
                          elem_id="set-engine")
     save = gr.Button("Save settings", elem_id="set-save")
     status = gr.Markdown(elem_id="set-status")
@@ -291,11 +291,11 @@ def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS,
 
     @_friendly
     def on_settings(rate: str, volume: float, engine: str) -> list[Any]:
-        tts, _, conv = engine.partition(":")
+        tts, conv = act.engine_setting(engine)
         new = service.update_runtime(output_sample_rate=int(rate), volume_db=float(volume), tts=tts,
                                      converter=conv)
-        return [f"Saved: {new.output_sample_rate} Hz, {new.volume_db:g} dBFS, engine {new.tts}:{new.converter}.",
-                gr.Dropdown(value=engine)]
+        return [f"Saved: {new.output_sample_rate} Hz, {new.volume_db:g} dBFS, engine "
+                f"{act.engine_label(new.engine)}.", gr.Dropdown(value=engine)]
 
     sets.save.click(on_settings, [sets.rate, sets.volume, sets.engine], [sets.status, gen.form.engine])
     demo.load(lambda: [*voice_lists(), act.history_rows(service)], None, [*lists, hist.table])

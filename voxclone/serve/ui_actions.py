@@ -6,12 +6,28 @@ from pathlib import Path
 from typing import Any
 
 from voxclone.errors import VoxcloneError
+from voxclone.serve.config import AUTO
 from voxclone.serve.jobs import PRESETS, SpeechJob
 from voxclone.serve.plots import write_audio_plot
 from voxclone.serve.service import Generation, Service
 
+AUTO_LABEL = "auto (measured per language)"
+"""The engine menu's entry for the server's default: each language's measured pair."""
 HISTORY_COLUMNS = ["id", "created", "kind", "voice", "engine", "text", "duration_s", "output"]
 VOICE_COLUMNS = ["name", "clips", "speech_s", "created"]
+
+
+def engine_label(engine: str) -> str:
+    """The engine menu's entry for an engine setting ("auto" or "tts:converter")."""
+    return AUTO_LABEL if engine == AUTO else engine
+
+
+def engine_setting(label: str) -> tuple[str, str]:
+    """(tts, converter) of an engine menu entry."""
+    if label in (AUTO_LABEL, AUTO, ""):
+        return AUTO, AUTO
+    tts, _, conv = label.partition(":")
+    return tts, conv
 
 
 def delimiter(text: str | None) -> str | None:
@@ -26,6 +42,7 @@ def speech_job(text: str, split: str | None, voice: str | None, lang: str, engin
                fmt: str) -> SpeechJob:
     """The job the Generate form describes (seed below 0 or empty: none)."""
     seed_value = None if seed is None or seed < 0 else int(seed)
+    engine = AUTO if engine == AUTO_LABEL else engine
     return SpeechJob(text or "", voice or "", lang, engine or None, float(speed), float(pitch),
                      float(energy), seed_value, int(candidates), delimiter(split), fmt)
 
@@ -36,7 +53,8 @@ def generate(service: Service, job: SpeechJob) -> tuple[Generation, Path, str]:
     plot = write_audio_plot(gen.audio, gen.path.with_suffix(".png"), job.text[:80])
     t = gen.record.timings
     summary = (f"Generated #{gen.record.id}: {gen.audio.duration:.1f} s, base voice "
-               f"{gen.outputs[0][0]}, engine {gen.record.engine}, {t['total_ms']:.0f} ms "
+               f"{gen.outputs[0][0]}, engine {gen.record.engine} "
+               f"({gen.record.settings.get('engine_choice', 'request')}), {t['total_ms']:.0f} ms "
                f"(RTF {t['rtf']:.2f}).")
     return gen, plot, summary
 

@@ -163,17 +163,22 @@ class VoiceLibrary:
 
         Rebuilt when the clip set, ``converter.version`` or ``PROFILE_FORMAT_VERSION`` changed.
         """
+        cached = self.cached_profile(name, converter)
+        if cached is not None:
+            return cached
+        info = self.info(name)
+        clips = [load(self.clips_dir / info.name / c.filename) for c in info.clips]
+        profile = build_profile(info.name, clips, converter, sorted(c.sha256 for c in info.clips))
+        self.index.store_profile(profile)
+        return profile
+
+    def cached_profile(self, name: str, converter: Converter) -> VoiceProfile | None:
+        """The voice's profile for ``converter`` if it is cached and current, else None (never
+        builds one)."""
         with self.index.tx() as conn:
             info = self.index.voice(conn, validate_name(name))
             data = self.index.profile_data(conn, info.name, converter.name, converter.version)
-        hashes = sorted(c.sha256 for c in info.clips)
-        cached = _current(data, hashes)
-        if cached is not None:
-            return cached
-        clips = [load(self.clips_dir / info.name / c.filename) for c in info.clips]
-        profile = build_profile(info.name, clips, converter, hashes)
-        self.index.store_profile(profile)
-        return profile
+        return _current(data, sorted(c.sha256 for c in info.clips))
 
     def list(self) -> builtins.list[VoiceInfo]:
         """Every voice, sorted by name."""
