@@ -606,3 +606,24 @@ def test_say_stream_cli_streams_the_soprano_voice(tiny: Path, voxclone_home: Pat
     assert meta["settings"]["stream"] is True and meta["engine"] == "soprano:none"
     assert meta["base_voice"] == "soprano" and meta["watermark"] == "perth-implicit"
     _INSTANCES.pop("soprano", None)
+
+
+def test_http_stream_of_the_soprano_voice(tiny: Path, voxclone_home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from voxclone.serve import ServeConfig, create_app
+    from voxclone.serve.encode import pcm_samples
+    from voxclone.tts.base import _INSTANCES
+
+    _install_tiny(tiny, voxclone_home)
+    body = {"input": "Hello there, a streamed sentence.", "voice": "soprano", "response_format": "pcm",
+            "stream": True}
+    with TestClient(create_app(ServeConfig(warmup=False), ui=False)) as client:
+        with client.stream("POST", "/v1/audio/speech", json=body) as reply:
+            assert reply.status_code == 200, reply.read()
+            parts = list(reply.iter_bytes())
+        item = client.get("/v1/history?limit=1").json()["items"][0]
+    samples = pcm_samples(b"".join(parts))
+    assert item["engine"] == "soprano:none" and item["settings"]["stream"] is True
+    assert abs(len(samples) / 24000 - item["duration_s"]) < 0.01 and len(parts) > 1
+    _INSTANCES.pop("soprano", None)

@@ -23,7 +23,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 
 from voxclone.audio.io import SUPPORTED_SUFFIXES, save
 from voxclone.audio.metadata import metadata_tags, read_metadata
@@ -33,7 +32,7 @@ from voxclone.convert.base import get_converter
 from voxclone.errors import (InvalidSetting, InvalidVoiceName, LimitExceeded, ServerBusy,
                              UploadTooLarge, VoiceNotFound)
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
-from voxclone.pipeline.cloner import PIECE_GAP_S, PROFILE_CONVERTER
+from voxclone.pipeline.cloner import PROFILE_CONVERTER
 from voxclone.pipeline.plain_voices import OPENAI_VOICES, PlainVoice, base_voice_ids, find_plain_voice
 from voxclone.serve.config import AUTO, RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
@@ -43,7 +42,6 @@ from voxclone.serve.jobs import (CONVERT_DEFAULT, EngineChoice, SpeechJob, check
                                  check_watermark, engine_halves, parse_engine)
 from voxclone.serve.warmup import Warmup
 from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
-from voxclone.text.split import split_text
 from voxclone.timing import StageTimer
 from voxclone.voices import VoiceInfo, VoiceLibrary, validate_name
 
@@ -198,7 +196,8 @@ class Service:
         start = time.perf_counter()
         chunks: list[Audio] = []
         cloner = self._cloner(tts, conv, rt, job.watermark)
-        pieces = (_plain_stream(cloner, job, plain.voice) if plain is not None else
+        pieces = (cloner.stream_plain(job.text, job.lang, job.style, plain.voice, job.split)
+                  if plain is not None else
                   cloner.say_stream(job.text, job.voice, job.lang, job.style, split=job.split))
         for chunk in pieces:
             chunks.append(chunk)
@@ -389,17 +388,6 @@ def _chosen(choice: EngineChoice, plain: PlainVoice | None) -> dict[str, Any]:
     if plain is not None:
         extra["plain_voice"] = plain.describe()
     return extra
-
-
-def _plain_stream(cloner: VoiceCloner, job: SpeechJob, base_voice: str) -> Iterator[Audio]:
-    """A base voice speaking ``job`` one piece at a time; after the first, each chunk starts with
-    the inter-piece pause, so the chunks joined equal :meth:`VoiceCloner.speak_plain`."""
-    for i, piece in enumerate(split_text(job.text, job.split)):
-        audio = cloner.speak_plain(piece, job.lang, job.style, base_voice, job.split).audio
-        if i:
-            gap = np.zeros(int(PIECE_GAP_S * audio.sample_rate), dtype=np.float32)
-            audio = Audio(np.concatenate([gap, audio.samples]), audio.sample_rate)
-        yield audio
 
 
 def _valid_name(name: str) -> bool:
