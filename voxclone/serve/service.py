@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
+from voxclone.asr.types import Word
 from voxclone.audio.io import SUPPORTED_SUFFIXES, save
 from voxclone.audio.metadata import metadata_tags, read_metadata
 from voxclone.audio.types import Audio
@@ -45,12 +46,16 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Generation:
     """A finished generation: its history record, the audio and the file it was saved to;
-    outputs: (base voice, score or None, path, audio) of every candidate, best first."""
+    outputs: (base voice, score or None, path, audio) of every candidate, best first; words:
+    with timestamps, every word with its start/end (seconds of ``audio``), and what the times
+    come from (timing)."""
 
     record: GenerationRecord
     audio: Audio
     path: Path
     outputs: list[tuple[str, float | None, Path, Audio]] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    timing: str = ""
 
 
 class Service:
@@ -130,7 +135,7 @@ class Service:
         start = time.perf_counter()
         result = self._cloner(tts, conv, rt, job.watermark).synthesize(
             job.text, job.voice, job.lang, job.style, candidates=job.candidates, split=job.split,
-            seed=job.seed)
+            seed=job.seed, timestamps=job.timestamps)
         total_ms = 1000.0 * (time.perf_counter() - start)
         info = self._info("speech", job.text, job.voice, tts, conv, {**job.settings(), **_used(rt, tts, conv)},
                           job.watermark, job.seed)
@@ -154,20 +159,22 @@ class Service:
             "speech", job.text, job.voice, f"{tts}:{conv}", info["settings"], timings,
             round(result.audio.duration, 3), str(path), cands if result.candidates else [],
             created=info["created"]))
-        return Generation(record, result.audio, path, outputs)
+        return Generation(record, result.audio, path, outputs, result.words, result.timing)
 
-    def stream(self, job: SpeechJob) -> Iterator[Audio]:
-        """Yield ``job``'s audio one sentence (or ``split`` piece) at a time; when the stream
-        ends the whole output is saved (wav, settings embedded) and recorded in history."""
+    def stream(self, job: SpeechJob) -> Iterator[Any]:
+        """Yield ``job``'s audio one sentence (or ``split`` piece) at a time (with timestamps, a
+        :class:`~voxclone.pipeline.cloner.SpeechChunk` with its words); when the stream ends
+        the whole output is saved (wav, settings embedded) and recorded in history."""
         tts, conv = job.check(self.config, self.runtime)
         if job.candidates != 1:
             raise LimitExceeded("Streaming speaks with one base voice: use candidates=1.")
         rt = self.runtime
         start = time.perf_counter()
         chunks: list[Audio] = []
-        for chunk in self._cloner(tts, conv, rt, job.watermark).say_stream(
-                job.text, job.voice, job.lang, job.style, split=job.split):
-            chunks.append(chunk)
+        cloner = self._cloner(tts, conv, rt, job.watermark)
+        speak = cloner.say_stream_captioned if job.timestamps else cloner.say_stream
+        for chunk in speak(job.text, job.voice, job.lang, job.style, split=job.split):
+            chunks.append(chunk.audio if job.timestamps else chunk)
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)
