@@ -51,7 +51,8 @@ def captions(gen: Generation, job: SpeechJob) -> tuple[str, list[Path]]:
         return "", []
     files = [write_captions(gen.words, gen.path.with_suffix(s), job.text, job.lang,
                             gen.audio.duration, gen.timing) for s in (".vtt", ".srt", ".json")]
-    return f"NOTE times from {gen.timing}\n\n" + caption_text(gen.words, ".vtt")[len("WEBVTT\n\n"):], files
+    cues = caption_text(gen.words, "captions.vtt").removeprefix("WEBVTT\n\n")
+    return f"NOTE times from {gen.timing}\n\n{cues}", files
 
 
 def candidate_label(rank: int, voice: str, score: float | None) -> str:
