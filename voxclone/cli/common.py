@@ -54,14 +54,32 @@ def output_path(path: Path) -> Path:
     from voxclone.audio.io import SUPPORTED_SUFFIXES
     from voxclone.errors import AudioError
 
+    return _writable(path, SUPPORTED_SUFFIXES, "output", AudioError, "out.wav")
+
+
+def captions_path(path: Path | None) -> Path | None:
+    """``path`` if captions can be written there (.srt, .vtt or .json), checked before any work
+    is done; None stays None."""
+    from voxclone.errors import InvalidSetting
+    from voxclone.pipeline.captions import CAPTION_SUFFIXES
+
+    if path is None:
+        return None
+    return _writable(path, CAPTION_SUFFIXES, "captions file", InvalidSetting, "out.srt")
+
+
+def _writable(path: Path, suffixes: tuple[str, ...], noun: str, error: type[VoxcloneError],
+              example: str) -> Path:
+    """``path`` if a file can be made there with one of ``suffixes``; ``error`` otherwise: a
+    folder, a path under a file, or an unknown suffix."""
     if path.is_dir() or str(path).endswith(("/", "\\")):
-        raise AudioError(f"The output {path} is a folder: name a file, e.g. {path / 'out.wav'}.")
+        raise error(f"The output {path} is a folder: name a file, e.g. {path / example}.")
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
-        raise AudioError(f"Cannot write {path}: {parent} is a file, not a folder.")
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise AudioError(f"Cannot write '{path.suffix or path.name}' files: name the output "
-                         f"with one of {', '.join(SUPPORTED_SUFFIXES)}.")
+        raise error(f"Cannot write {path}: {parent} is a file, not a folder.")
+    if path.suffix.lower() not in suffixes:
+        raise error(f"Cannot write '{path.suffix or path.name}' files: name the {noun} "
+                    f"with one of {', '.join(suffixes)}.")
     return path

@@ -15,7 +15,7 @@ from voxclone.cli import serve as serve_cli
 from voxclone.cli import train as train_cli
 from voxclone.cli import transcribe as transcribe_cli
 from voxclone.cli import voices as voices_cli
-from voxclone.cli.common import friendly_errors, output_path, setup_logging, voice_arg
+from voxclone.cli.common import captions_path, friendly_errors, output_path, setup_logging, voice_arg
 
 app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text or convert speech "
                        "in that voice, offline.", no_args_is_help=True, add_completion=False)
@@ -27,6 +27,8 @@ transcribe_cli.register(app)
 
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
+CAPTIONS_OPT = typer.Option(None, "--captions", help="Also write each word's start/end: a .srt, "
+                            ".vtt or .json file.")
 CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
                   "encoder prefers), openvoice-v2, or none for the raw base voice.")
 
@@ -59,6 +61,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         effort: str = typer.Option("standard", help="Kokoro style search per new voice: fast, "
                                    "standard (~90 s once, then cached), high, or a multiplier."),
         no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
+        captions: Path = CAPTIONS_OPT,
         ) -> None:
     """Speak TEXT in a cloned voice (or, without --voice/--ref, in the engine's own voice)."""
     from voxclone.pipeline import PipelineConfig, VoiceCloner
@@ -66,6 +69,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     from voxclone.tts import Style
 
     output_path(output)
+    captions_path(captions)
     text = _read_text(text)
     default_tts, default_converter = default_pipeline(lang)
     plain = not voice and not ref
@@ -81,24 +85,32 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     if plain and stream:
         meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
                            base_voice=cloner.plain_voice(lang, base_voice)[1])
-        _write_stream(cloner.stream_plain(text, lang, Style(speed, pitch, energy), base_voice, split),
-                      output, meta)
+        seconds = _write_stream(cloner.stream_plain(text, lang, Style(speed, pitch, energy),
+                                                    base_voice, split), output, meta)
+        if captions is not None:  # streamed below the sentence: align the finished file
+            from voxclone.audio import load
+            from voxclone.pipeline.captions import piece_words
+
+            words, source = piece_words(text, lang, load(output), None)
+            _write_captions(captions, words, text, lang, seconds, source)
         return
     if plain:
-        result = cloner.speak_plain(text, lang, Style(speed, pitch, energy), base_voice, split)
+        result = cloner.speak_plain(text, lang, Style(speed, pitch, energy), base_voice, split,
+                                    timestamps=captions is not None)
         meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
                            base_voice=result.base_voice)
         provenance_cli.write_output(result.audio, output, meta)
         typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, {tts} voice {result.base_voice}, "
                    f"RTF {result.rtf:.2f})")
+        _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
         return
     if stream:
         _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
-                    Style(speed, pitch, energy), base_voice, split, output, info)
+                    Style(speed, pitch, energy), base_voice, split, output, info, captions)
         return
     result = cloner.synthesize(text, voice_arg(voice, [str(r) for r in ref or []]), lang,
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
-                               progress=True)
+                               progress=True, timestamps=captions is not None)
     meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice)
     provenance_cli.write_output(result.audio, output, meta)
     if keep_pieces:
@@ -107,9 +119,22 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                         {**meta, "piece": i})
     typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
                f"RTF {result.rtf:.2f})")
+    _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
 
 
-def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info) -> None:
+def _write_captions(path: Path | None, words, text: str, lang: str, duration: float,
+                    source: str) -> None:
+    """Write the captions file, if one was asked for."""
+    if path is None:
+        return
+    from voxclone.pipeline.captions import write_captions
+
+    write_captions(words, path, text, lang, duration, source)
+    typer.echo(f"wrote {path} ({len(words)} words, times from {source})")
+
+
+def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info,
+                captions: Path | None = None) -> None:
     from voxclone.audio.io import load
     from voxclone.provenance.record import voice_id
     from voxclone.voices.profile import audio_sha256
@@ -118,11 +143,25 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
     hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
               else [audio_sha256(load(f)) for f in voice])
     meta = output_info(**info, voice_hash=voice_id(hashes))
-    _write_stream(cloner.say_stream(text, voice, lang, style, base_voice, split), output, meta)
+    if captions is None:
+        _write_stream(cloner.say_stream(text, voice, lang, style, base_voice, split), output, meta)
+        return
+    words, sources = [], []
+
+    def audio_of(chunks):
+        for chunk in chunks:
+            words.extend(chunk.words)
+            sources.append(chunk.timing)
+            yield chunk.audio
+
+    seconds = _write_stream(audio_of(cloner.say_stream_captioned(text, voice, lang, style,
+                                                                 base_voice, split)), output, meta)
+    _write_captions(captions, words, text, lang, seconds, ", ".join(dict.fromkeys(sources)))
 
 
-def _write_stream(chunks, output: Path, meta: dict) -> None:
-    """Write ``chunks`` (Audio) to ``output`` as they come, then sign the finished file."""
+def _write_stream(chunks, output: Path, meta: dict) -> float:
+    """Write ``chunks`` (Audio) to ``output`` as they come, then sign the finished file;
+    returns the seconds written."""
     from voxclone.audio.io import StreamWriter
     from voxclone.audio.metadata import metadata_tags
 
@@ -132,10 +171,13 @@ def _write_stream(chunks, output: Path, meta: dict) -> None:
             writer = StreamWriter(output, chunk.sample_rate, metadata_tags(meta))
             typer.echo(f"first audio after {time.perf_counter() - start:.2f} s", err=True)
         writer.write(chunk)
-    if writer is not None:
-        writer.close()
-        provenance_cli.sign_file(output, meta)  # once complete (replaced atomically)
-        typer.echo(f"wrote {output} ({writer.frames / writer.sample_rate:.1f} s, streamed)")
+    if writer is None:
+        return 0.0
+    writer.close()
+    provenance_cli.sign_file(output, meta)  # once complete (replaced atomically)
+    seconds = writer.frames / writer.sample_rate
+    typer.echo(f"wrote {output} ({seconds:.1f} s, streamed)")
+    return seconds
 
 
 @app.command()
@@ -147,12 +189,16 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
             converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
             no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
+            captions: Path = CAPTIONS_OPT,
+            lang: str = typer.Option(None, help="Language of the speech, for --captions "
+                                     "(default: detect it)."),
             ) -> None:
     """Convert SOURCE speech into a cloned voice."""
     from voxclone.audio import load
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
 
     output_path(output)
+    captions_path(captions)
     pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter, watermark=not no_watermark))
     audio = load(source)
     profile = pipeline.profile(voice_arg(voice, [str(r) for r in ref or []]))
@@ -162,6 +208,12 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
         "convert", "", voice or "reference files", f"-:{converter}", settings,
         _voice_id(profile), not no_watermark, consent=provenance_cli.consent_of(voice)))
     typer.echo(f"wrote {output} ({out.duration:.1f} s)")
+    if captions is not None:  # conversion keeps the source's timing: the source's words fit
+        from voxclone.pipeline.captions import speech_words
+
+        heard = speech_words(audio, lang)
+        _write_captions(captions, list(heard.words), heard.text, heard.language, out.duration,
+                        f"{heard.model} (the source speech)")
 
 
 @app.command()

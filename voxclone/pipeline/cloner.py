@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from voxclone.asr.types import Word
 from voxclone.audio.dsp import apply_gain_db, match_loudness, resample
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import Converter, ConvertSettings, get_converter
-from voxclone.errors import InvalidSetting
+from voxclone.errors import EngineUnavailable, InvalidSetting
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.source_tone import base_voice_features
@@ -27,7 +28,7 @@ from voxclone.provenance.record import voice_id as clips_id
 from voxclone.text.languages import normalize_language
 from voxclone.text.split import split_text
 from voxclone.timing import StageTimer
-from voxclone.tts.base import Style, TTSEngine, get_tts
+from voxclone.tts.base import Style, TTSEngine, WordTiming, get_tts
 from voxclone.voices.profile import VoiceProfile
 from voxclone.voices.store import VoiceLibrary
 
@@ -44,7 +45,10 @@ class SayResult:
     candidates: (base voice, similarity to the target) of every candidate tried;
     timings_ms: per-stage milliseconds; rtf: processing time / output duration;
     outputs: the stitched output of every candidate, in the order of ``candidates`` (just
-    ``[audio]`` when one base voice spoke); voice_id: hash of the voice's clips (provenance).
+    ``[audio]`` when one base voice spoke); voice_id: hash of the voice's clips (provenance);
+    words: with ``timestamps``, every word of the text with its start/end in seconds of
+    ``audio``; piece_words: the same per piece, in seconds of that piece; timing: what the
+    times come from (see :mod:`voxclone.pipeline.captions`).
     """
 
     audio: Audio
@@ -55,6 +59,19 @@ class SayResult:
     rtf: float = 0.0
     outputs: list[Audio] = field(default_factory=list)
     voice_id: str = ""
+    words: list[Word] = field(default_factory=list)
+    piece_words: list[list[Word]] = field(default_factory=list)
+    timing: str = ""
+
+
+@dataclass(frozen=True)
+class SpeechChunk:
+    """One streamed piece: its audio (after the first, led by the pause between pieces), its
+    words in seconds from the start of the whole output, and what the times come from."""
+
+    audio: Audio
+    words: tuple[Word, ...]
+    timing: str
 
 
 class VoiceCloner:
@@ -80,24 +97,30 @@ class VoiceCloner:
         return self.synthesize(text, voice, lang, style, **options).audio  # type: ignore[arg-type]
 
     def speak_plain(self, text: str, lang: str = "en", style: Style = Style(),
-                    base_voice: str | None = None, split: str | None = None) -> SayResult:
+                    base_voice: str | None = None, split: str | None = None,
+                    timestamps: bool = False) -> SayResult:
         """``text`` in the base engine's own voice (``base_voice``, default its first voice of
-        ``lang``), nothing cloned: only the post stage (loudness, output rate, watermark)."""
+        ``lang``), nothing cloned: only the post stage (loudness, output rate, watermark).
+        ``timestamps``: also time every word (:attr:`SayResult.words`)."""
         if self.converter is not None:
             raise InvalidSetting("Speaking without a voice clones nothing: use --converter none "
                                  "(the default without --voice/--ref), or give --voice/--ref.")
         start, timer = time.perf_counter(), StageTimer()
         lang, voice_id = self.plain_voice(lang, base_voice)
         pieces = []
-        for piece in split_text(text, split):
+        pieces_text = split_text(text, split)
+        for piece in pieces_text:
             with timer.stage("tts"):
                 audio = self._base_speech(piece, lang, voice_id, style)
             with timer.stage("post"):
                 pieces.append(self._post(audio, style))
         audio = Audio.concat(pieces, PIECE_GAP_S)
-        elapsed = time.perf_counter() - start
-        return SayResult(audio, pieces, voice_id, [], timer.ms, elapsed / max(audio.duration, 1e-6),
-                         [audio], "")
+        result = SayResult(audio, pieces, voice_id, [], timer.ms, 0.0, [audio], "")
+        if timestamps:
+            with timer.stage("captions"):
+                self._add_words(result, pieces_text, lang, style)
+        result.rtf = (time.perf_counter() - start) / max(audio.duration, 1e-6)
+        return result
 
     def stream_plain(self, text: str, lang: str = "en", style: Style = Style(),
                      base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
@@ -141,13 +164,15 @@ class VoiceCloner:
 
     def synthesize(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                    base_voice: str | None = None, candidates: int = 1, split: str | None = None,
-                   seed: int | None = None, progress: bool = False) -> SayResult:
+                   seed: int | None = None, progress: bool = False,
+                   timestamps: bool = False) -> SayResult:
         """Speak ``text`` in ``voice`` and report how.
 
         Long text is split on ``split`` (or at sentences) and stitched. With ``candidates`` > 1
         the best-ranked base voices each speak the text and the output closest to the target
         (speaker encoder) is kept. ``seed`` fixes the choice where engines sample;
-        ``progress`` shows a progress bar over the pieces on a terminal.
+        ``progress`` shows a progress bar over the pieces on a terminal; ``timestamps`` also
+        times every word of the kept output (:attr:`SayResult.words`).
         """
         start = time.perf_counter()
         timer = StageTimer()
@@ -174,10 +199,14 @@ class VoiceCloner:
         best, scored = self._pick(results, profile, timer)
         voice_id, pieces = results[best]
         audio = Audio.concat(pieces, PIECE_GAP_S)
-        elapsed = time.perf_counter() - start
         outputs = [Audio.concat(p, PIECE_GAP_S) for _, p in results] if scored else [audio]
-        return SayResult(audio, pieces, voice_id, scored, timer.ms, elapsed / max(audio.duration, 1e-6),
-                         outputs, clips_id(profile.clip_hashes))
+        result = SayResult(audio, pieces, voice_id, scored, timer.ms, 0.0, outputs,
+                           clips_id(profile.clip_hashes))
+        if timestamps:
+            with timer.stage("captions"):
+                self._add_words(result, pieces_text, lang, style)
+        result.rtf = (time.perf_counter() - start) / max(audio.duration, 1e-6)
+        return result
 
     def iter_pieces(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                     base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
@@ -199,6 +228,72 @@ class VoiceCloner:
                 gap = np.zeros(int(PIECE_GAP_S * piece.sample_rate), dtype=np.float32)
                 piece = Audio(np.concatenate([gap, piece.samples]), piece.sample_rate)
             yield piece
+
+    def say_stream_captioned(self, text: str, voice: VoiceRef, lang: str = "en",
+                             style: Style = Style(), base_voice: str | None = None,
+                             split: str | None = None) -> Iterator[SpeechChunk]:
+        """:meth:`say_stream` with each chunk's words (times from the start of the output)."""
+        from voxclone.pipeline.captions import piece_words, shift
+
+        lang = normalize_language(lang, self.tts.languages)
+        voice_id = self._candidate_voices(self.profile(voice), lang, base_voice, 1, voice)[0]
+        start = 0.0
+        chunks = self.say_stream(text, voice, lang, style, voice_id, split)
+        for i, (piece_text, chunk) in enumerate(zip(split_text(text, split), chunks)):
+            gap = int(PIECE_GAP_S * chunk.sample_rate) if i else 0
+            piece = Audio(chunk.samples[gap:], chunk.sample_rate)
+            start += gap / chunk.sample_rate
+            words, source = piece_words(piece_text, lang, piece,
+                                        self._engine_timing(piece_text, lang, voice_id, style))
+            yield SpeechChunk(chunk, tuple(shift(words, start)), source)
+            start += piece.duration
+
+    def stream_plain_captioned(self, text: str, lang: str = "en", style: Style = Style(),
+                               base_voice: str | None = None, split: str | None = None
+                               ) -> Iterator[SpeechChunk]:
+        """:meth:`speak_plain` streamed one piece per chunk with its words (times from the start
+        of the output); after the first, each chunk starts with the pause between pieces."""
+        from voxclone.pipeline.captions import shift
+
+        lang, voice_id = self.plain_voice(lang, base_voice)
+        start = 0.0
+        for i, piece_text in enumerate(split_text(text, split)):
+            result = self.speak_plain(piece_text, lang, style, voice_id, split, timestamps=True)
+            audio = result.audio
+            if i:
+                gap = np.zeros(int(PIECE_GAP_S * audio.sample_rate), np.float32)
+                start += PIECE_GAP_S
+                audio = Audio(np.concatenate([gap, audio.samples]), audio.sample_rate)
+            yield SpeechChunk(audio, tuple(shift(result.words, start)), result.timing)
+            start += result.audio.duration
+
+    def _add_words(self, result: SayResult, texts: list[str], lang: str, style: Style) -> None:
+        """Fill ``result``'s words: per piece, then joined as the pieces are."""
+        from voxclone.pipeline.captions import join_pieces, piece_words
+
+        sources = []
+        for text, piece in zip(texts, result.pieces):
+            timing = self._engine_timing(text, lang, result.base_voice, style)
+            words, source = piece_words(text, lang, piece, timing)
+            result.piece_words.append(words)
+            sources.append(source)
+        result.words = join_pieces(result.piece_words, result.pieces, PIECE_GAP_S)
+        result.timing = ", ".join(dict.fromkeys(sources))
+
+    def _engine_timing(self, text: str, lang: str, voice_id: str, style: Style) -> WordTiming | None:
+        """The base engine's own word times for ``text`` as :meth:`_base_speech` speaks it, or
+        None where the engine has none."""
+        timing = getattr(self.tts, "word_timing", None)
+        if timing is None:
+            return None
+        table = self._styles.get(voice_id)
+        try:
+            if table is None:
+                return timing(text, lang, voice_id, style)
+            return timing(text, lang, style=style, style_table=table)
+        except EngineUnavailable as exc:
+            log.info("no word times from %s (%s): aligning with ASR", self.tts.name, exc)
+            return None
 
     def _profile_converter(self) -> Converter:
         return self.converter or get_converter(PROFILE_CONVERTER)

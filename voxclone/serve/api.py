@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, File, Form, Request, UploadFile
@@ -15,7 +17,8 @@ from voxclone.audio.io import from_bytes
 from voxclone.convert.base import converter_names
 from voxclone.errors import (EngineUnavailable, HistoryEntryNotFound, InvalidSetting, ModelNotFound,
                              ServerBusy, UploadTooLarge, VoiceExists, VoiceNotFound, VoxcloneError)
-from voxclone.serve.encode import MEDIA_TYPES, STREAM_FORMATS, pcm_bytes, wav_stream_header
+from voxclone.asr.types import Word
+from voxclone.serve.encode import MEDIA_TYPES, STREAM_FORMATS, pcm_bytes, wav_bytes, wav_stream_header
 from voxclone.serve.schemas import SpeechRequest
 from voxclone.pipeline.plain_voices import base_voice_ids, openai_voice_table
 from voxclone.serve.service import Generation, Service
@@ -91,6 +94,8 @@ def api_router(service: Service) -> APIRouter:
         if body.stream:
             return await _stream(service, job)
         gen = await service.submit(service.speak, job)
+        if job.timestamps:
+            return _captioned_response(gen, job.format)
         return _audio_response(gen, job.format)
 
     @router.get("/v1/voices", tags=["voices"])
@@ -185,6 +190,31 @@ def _audio_response(gen: Generation, fmt: str) -> Response:
     return Response(gen.path.read_bytes(), media_type=MEDIA_TYPES[fmt], headers=headers)
 
 
+def words_json(words: Sequence[Word]) -> list[dict]:
+    """Timed words as the API returns them: ``[{"word", "start", "end"}]``, seconds."""
+    return [{"word": w.word, "start": w.start, "end": w.end} for w in words]
+
+
+def _captioned_response(gen: Generation, fmt: str) -> JSONResponse:
+    """``timestamps: true``: the audio file (raw PCM for pcm) in base64 beside its words."""
+    data = pcm_bytes(gen.audio) if fmt == "pcm" else gen.path.read_bytes()
+    body = {"id": gen.record.id, "format": fmt, "sample_rate": gen.audio.sample_rate,
+            "duration": round(gen.audio.duration, 3), "audio": base64.b64encode(data).decode("ascii"),
+            "words": words_json(gen.words), "timing": gen.timing}
+    return JSONResponse(body, headers={"X-Voxclone-Id": str(gen.record.id),
+                                       "X-Sample-Rate": str(gen.audio.sample_rate)})
+
+
+def _chunk_line(chunk, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+    """One NDJSON line of a stream with timestamps: the sentence's audio (raw PCM, or a whole
+    WAV file for wav) in base64 and its words, timed from the start of the stream."""
+    data = pcm_bytes(chunk.audio) if fmt == "pcm" else wav_bytes(chunk.audio)
+    line = {"format": fmt, "sample_rate": chunk.audio.sample_rate,
+            "duration": round(chunk.audio.duration, 3), "audio": base64.b64encode(data).decode("ascii"),
+            "words": words_json(chunk.words), "timing": chunk.timing}
+    return (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 async def _stream(service: Service, job) -> StreamingResponse:  # type: ignore[no-untyped-def]
     """Start the stream; errors before the first chunk still come back as JSON errors."""
     if job.format not in STREAM_FORMATS:
@@ -202,10 +232,10 @@ async def _stream(service: Service, job) -> StreamingResponse:  # type: ignore[n
     async def body() -> AsyncIterator[bytes]:
         try:
             chunk = first
-            if job.format == "wav" and chunk is not None:
+            if job.format == "wav" and chunk is not None and not job.timestamps:
                 yield wav_stream_header(chunk.sample_rate)
             while chunk is not None:
-                yield pcm_bytes(chunk)
+                yield _chunk_line(chunk, job.format) if job.timestamps else pcm_bytes(chunk)
                 chunk = await service.next_chunk(chunks)
         finally:
             try:
@@ -214,6 +244,7 @@ async def _stream(service: Service, job) -> StreamingResponse:  # type: ignore[n
                 log.warning("stream closed while a chunk was being made")
             slot.__exit__(None, None, None)
 
-    rate = str(first.sample_rate) if first is not None else ""
-    return StreamingResponse(body(), media_type=MEDIA_TYPES[job.format],
-                             headers={"X-Sample-Rate": rate})
+    audio = first.audio if job.timestamps and first is not None else first
+    rate = str(audio.sample_rate) if audio is not None else ""
+    media = "application/x-ndjson" if job.timestamps else MEDIA_TYPES[job.format]
+    return StreamingResponse(body(), media_type=media, headers={"X-Sample-Rate": rate})

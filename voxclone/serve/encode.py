@@ -25,9 +25,17 @@ def pcm_samples(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype="<i2")
 
 
-def wav_stream_header(sample_rate: int) -> bytes:
-    """A 44-byte PCM16 mono WAV header whose sizes say "unknown" (0xFFFFFFFF), for streaming."""
+def wav_bytes(audio: Audio) -> bytes:
+    """A complete PCM16 mono WAV file of ``audio``."""
+    data = pcm_bytes(audio)
+    return wav_stream_header(audio.sample_rate, len(data)) + data
+
+
+def wav_stream_header(sample_rate: int, data_size: int = UNKNOWN_SIZE) -> bytes:
+    """A 44-byte PCM16 mono WAV header; by default its sizes say "unknown" (0xFFFFFFFF), for
+    streaming."""
     byte_rate = sample_rate * 2
-    return (b"RIFF" + struct.pack("<I", UNKNOWN_SIZE) + b"WAVE"
+    riff = UNKNOWN_SIZE if data_size == UNKNOWN_SIZE else 36 + data_size
+    return (b"RIFF" + struct.pack("<I", riff) + b"WAVE"
             + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, byte_rate, 2, 16)
-            + b"data" + struct.pack("<I", UNKNOWN_SIZE))
+            + b"data" + struct.pack("<I", data_size))

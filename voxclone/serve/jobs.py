@@ -99,7 +99,8 @@ def _split(spec: str, tts_known: list[str], conv_known: list[str]) -> tuple[str,
 class SpeechJob:
     """One text-to-speech request. engine: "tts:converter" (None: the server's defaults);
     split: line delimiter for long text (None: sentences); format: one of ``FORMATS``;
-    watermark: embed the watermark (False only where the server allows it)."""
+    watermark: embed the watermark (False only where the server allows it); timestamps: also time
+    every word (:attr:`Generation.words`)."""
 
     text: str
     voice: str
@@ -113,6 +114,7 @@ class SpeechJob:
     split: str | None = None
     format: str = "wav"
     watermark: bool = True
+    timestamps: bool = False
 
     @property
     def style(self) -> Style:

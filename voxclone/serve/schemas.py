@@ -36,6 +36,9 @@ class SpeechRequest(BaseModel):
     stream: bool = Field(False, description="Stream chunked pcm or wav, one sentence at a time.")
     watermark: bool = Field(True, description="Embed the inaudible watermark; false is refused "
                                               "unless the server runs with --allow-no-watermark.")
+    timestamps: bool = Field(False, description="Also time every word: JSON with the audio in "
+                                                "base64 and `words` [{word, start, end}] in seconds; "
+                                                "with `stream`, one such JSON line per sentence.")
 
     def job(self, engine_names: tuple[list[str], list[str]]) -> SpeechJob:
         """The SpeechJob this request asks for."""
@@ -46,7 +49,7 @@ class SpeechRequest(BaseModel):
             engine = self.model if tts in tts_known and conv in conv_known else None
         return SpeechJob(self.input, self.voice, self.language, engine, self.speed, self.pitch,
                          self.energy, self.seed, self.candidates, self.split, self.response_format,
-                         self.watermark)
+                         self.watermark, self.timestamps)
 
 
 class ErrorBody(BaseModel):

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-
+from voxclone.asr.types import Word
 from voxclone.audio.io import SUPPORTED_SUFFIXES, save
 from voxclone.audio.metadata import metadata_tags, read_metadata
 from voxclone.audio.types import Audio
@@ -51,12 +51,16 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Generation:
     """A finished generation: its history record, the audio and the file it was saved to;
-    outputs: (base voice, score or None, path, audio) of every candidate, best first."""
+    outputs: (base voice, score or None, path, audio) of every candidate, best first; words:
+    with timestamps, every word with its start/end (seconds of ``audio``), and what the times
+    come from (timing)."""
 
     record: GenerationRecord
     audio: Audio
     path: Path
     outputs: list[tuple[str, float | None, Path, Audio]] = field(default_factory=list)
+    words: list[Word] = field(default_factory=list)
+    timing: str = ""
 
 
 class Service:
@@ -155,10 +159,12 @@ class Service:
         start = time.perf_counter()
         cloner = self._cloner(tts, conv, rt, job.watermark)
         if plain is not None:
-            result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split)
+            result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split,
+                                        timestamps=job.timestamps)
         else:
             result = cloner.synthesize(job.text, job.voice, job.lang, job.style,
-                                       candidates=job.candidates, split=job.split, seed=job.seed)
+                                       candidates=job.candidates, split=job.split, seed=job.seed,
+                                       timestamps=job.timestamps)
         total_ms = 1000.0 * (time.perf_counter() - start)
         info = self._info("speech", job.text, job.voice, tts, conv,
                           {**job.settings(), **_used(rt, tts, conv), **_chosen(choice, plain)},
@@ -183,11 +189,13 @@ class Service:
             "speech", job.text, job.voice, f"{tts}:{conv}", info["settings"], timings,
             round(result.audio.duration, 3), str(path), cands if result.candidates else [],
             created=info["created"]))
-        return Generation(record, result.audio, path, outputs)
+        return Generation(record, result.audio, path, outputs, result.words, result.timing)
 
-    def stream(self, job: SpeechJob) -> Iterator[Audio]:
-        """Yield ``job``'s audio one sentence (or ``split`` piece) at a time; when the stream
-        ends the whole output is saved (wav, settings embedded) and recorded in history."""
+    def stream(self, job: SpeechJob) -> Iterator[Any]:
+        """Yield ``job``'s audio one sentence (or ``split`` piece) at a time — a plain Soprano
+        voice below the sentence — (with timestamps, a
+        :class:`~voxclone.pipeline.cloner.SpeechChunk` with its words, one per piece); when the
+        stream ends the whole output is saved (wav, settings embedded) and recorded in history."""
         if job.candidates != 1:
             raise LimitExceeded("Streaming speaks with one base voice: use candidates=1.")
         choice, plain = self.resolve(job)
@@ -196,11 +204,14 @@ class Service:
         start = time.perf_counter()
         chunks: list[Audio] = []
         cloner = self._cloner(tts, conv, rt, job.watermark)
-        pieces = (cloner.stream_plain(job.text, job.lang, job.style, plain.voice, job.split)
-                  if plain is not None else
-                  cloner.say_stream(job.text, job.voice, job.lang, job.style, split=job.split))
+        if plain is not None:
+            speak = cloner.stream_plain_captioned if job.timestamps else cloner.stream_plain
+            pieces = speak(job.text, job.lang, job.style, plain.voice, job.split)
+        else:
+            speak = cloner.say_stream_captioned if job.timestamps else cloner.say_stream
+            pieces = speak(job.text, job.voice, job.lang, job.style, split=job.split)
         for chunk in pieces:
-            chunks.append(chunk)
+            chunks.append(chunk.audio if job.timestamps else chunk)
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)

@@ -24,7 +24,7 @@ from voxclone.tts.base import tts_names
 
 UI_FORMATS = ["wav", "mp3", "flac", "opus"]
 FORM_KEYS = ["text", "split", "voice", "lang", "engine", "candidates", "seed", "speed", "pitch",
-             "energy", "format"]
+             "energy", "format", "captions"]
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,15 +86,20 @@ def _generate_tab(service: Service) -> NS:
                 f.speed = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speed", elem_id="gen-speed")
                 f.pitch = gr.Slider(-12, 12, value=0, step=0.5, label="Pitch (semitones)", elem_id="gen-pitch")
                 f.energy = gr.Slider(0.25, 2.0, value=1.0, step=0.05, label="Energy", elem_id="gen-energy")
-            f.format = gr.Dropdown(UI_FORMATS, value="wav", label="File format", elem_id="gen-format")
+            with gr.Row():
+                f.format = gr.Dropdown(UI_FORMATS, value="wav", label="File format", elem_id="gen-format")
+                f.captions = gr.Checkbox(value=False, label="Captions (word times)", elem_id="gen-captions")
             go = gr.Button("Generate", variant="primary", elem_id="gen-button")
         with gr.Column(scale=2):
             status = gr.Markdown(elem_id="gen-status")
             players = [gr.Audio(label=f"candidate {i + 1}", type="filepath", visible=i == 0, interactive=False,
                                 elem_id=f"gen-audio-{i}") for i in range(n)]
+            captions = gr.Textbox(label="Captions", lines=6, interactive=False, visible=True,
+                                  elem_id="gen-captions-text")
             files = gr.File(label="Download", file_count="multiple", elem_id="gen-files")
             plot = gr.Image(label="Waveform, spectrogram, pitch", type="filepath", elem_id="gen-plot")
-    return NS(form=f, preset=preset, go=go, status=status, players=players, files=files, plot=plot)
+    return NS(form=f, preset=preset, go=go, status=status, players=players, captions=captions,
+              files=files, plot=plot)
 
 
 def _voices_tab(service: Service) -> NS:
@@ -237,13 +242,17 @@ def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS,
 
     @_friendly
     def on_generate(*values: Any) -> list[Any]:
-        g, plot_path, summary = act.generate(service, act.speech_job(*values))
+        job = act.speech_job(*values)
+        g, plot_path, summary = act.generate(service, job)
         outs = [gr.Audio(value=str(p), label=act.candidate_label(i, v, s), visible=True)
                 for i, (v, s, p, _) in enumerate(g.outputs)]
         outs += [gr.Audio(value=None, visible=False) for _ in range(n - len(outs))]
-        return [summary, *outs, [str(p) for _, _, p, _ in g.outputs], str(plot_path), act.history_rows(service)]
+        text, caption_files = act.captions(g, job)
+        files = [str(p) for _, _, p, _ in g.outputs] + [str(p) for p in caption_files]
+        return [summary, *outs, text, files, str(plot_path), act.history_rows(service)]
 
-    gen.go.click(on_generate, form, [gen.status, *gen.players, gen.files, gen.plot, hist.table])
+    gen.go.click(on_generate, form, [gen.status, *gen.players, gen.captions, gen.files, gen.plot,
+                                     hist.table])
     gen.preset.change(act.preset_candidates, gen.preset, gen.form.candidates)
     lists = [voices.table, voices.select, gen.form.voice]
 

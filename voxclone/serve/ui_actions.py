@@ -39,12 +39,13 @@ def delimiter(text: str | None) -> str | None:
 
 def speech_job(text: str, split: str | None, voice: str | None, lang: str, engine: str,
                candidates: float, seed: float | None, speed: float, pitch: float, energy: float,
-               fmt: str) -> SpeechJob:
+               fmt: str, captions: bool = False) -> SpeechJob:
     """The job the Generate form describes (seed below 0 or empty: none)."""
     seed_value = None if seed is None or seed < 0 else int(seed)
     engine = AUTO if engine == AUTO_LABEL else engine
     return SpeechJob(text or "", voice or "", lang, engine or None, float(speed), float(pitch),
-                     float(energy), seed_value, int(candidates), delimiter(split), fmt)
+                     float(energy), seed_value, int(candidates), delimiter(split), fmt,
+                     timestamps=bool(captions))
 
 
 def generate(service: Service, job: SpeechJob) -> tuple[Generation, Path, str]:
@@ -57,6 +58,19 @@ def generate(service: Service, job: SpeechJob) -> tuple[Generation, Path, str]:
                f"({gen.record.settings.get('engine_choice', 'request')}), {t['total_ms']:.0f} ms "
                f"(RTF {t['rtf']:.2f}).")
     return gen, plot, summary
+
+
+def captions(gen: Generation, job: SpeechJob) -> tuple[str, list[Path]]:
+    """With timestamps: the WebVTT captions shown under the audio, and the .vtt/.srt/.json
+    files written beside the output; nothing without."""
+    from voxclone.pipeline.captions import caption_text, write_captions
+
+    if not job.timestamps:
+        return "", []
+    files = [write_captions(gen.words, gen.path.with_suffix(s), job.text, job.lang,
+                            gen.audio.duration, gen.timing) for s in (".vtt", ".srt", ".json")]
+    cues = caption_text(gen.words, "captions.vtt").removeprefix("WEBVTT\n\n")
+    return f"NOTE times from {gen.timing}\n\n{cues}", files
 
 
 def candidate_label(rank: int, voice: str, score: float | None) -> str:

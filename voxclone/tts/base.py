@@ -43,8 +43,27 @@ class BaseVoice:
     engine: str
 
 
+@dataclass(frozen=True)
+class WordTiming:
+    """When an engine speaks each word of a text, from the engine's own durations.
+
+    spans: one per word of :func:`voxclone.text.words.split_words` of the text, (start s, end s)
+        from the start of the engine's speech, or None where the engine did not time that word.
+    duration: seconds of the engine's speech of the whole text.
+    source: what the times come from (e.g. "espeak-ng word events").
+    """
+
+    spans: tuple[tuple[float, float] | None, ...]
+    duration: float
+    source: str
+
+
 class TTSEngine(Protocol):
-    """Base text-to-speech: text in one language → float32 mono Audio at ``sample_rate``."""
+    """Base text-to-speech: text in one language → float32 mono Audio at ``sample_rate``.
+
+    Engines that know when they speak each word also have ``word_timing(text, lang, voice,
+    style, **same_options_as_synthesize) -> WordTiming`` (espeak, kokoro).
+    """
 
     name: str
     sample_rate: int

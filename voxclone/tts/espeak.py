@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import shutil
 import subprocess
@@ -14,7 +15,8 @@ import soundfile as sf
 from voxclone.audio.types import Audio
 from voxclone.errors import EngineUnavailable, TextError
 from voxclone.text.languages import normalize_language
-from voxclone.tts.base import BaseVoice, Style, register_tts
+from voxclone.text.words import TextWord, split_words
+from voxclone.tts.base import BaseVoice, Style, WordTiming, register_tts
 
 # espeak-ng voice per language. Mandarin needs the pinyin voice: the plain `cmn` voice reads the
 # pinyin of each character as English.
@@ -65,19 +67,13 @@ class EspeakTTS:
 
     def synthesize(self, text: str, lang: str, voice: str | None = None,
                    style: Style = Style()) -> Audio:
-        code = normalize_language(lang, self.languages)
-        voice_id = voice or self.default_voice(code).id
-        if voice_id not in {v.id for v in self.voices(code)}:
-            raise EngineUnavailable(f"Unknown espeak voice '{voice_id}' for '{code}'. "
-                                    "See `voxclone engines` for the list.")
+        code, voice_id, args = self._args(lang, voice, style)
         text = self._prepare_text(text, code)
-        args = ["-v", _espeak_voice(voice_id), "-s", str(int(np.clip(175 * style.speed, 80, 450))),
-                "-p", str(int(np.clip(50 + 4 * style.pitch, 0, 99))),
-                "-a", str(int(np.clip(100 * style.energy, 10, 200)))]
         with tempfile.TemporaryDirectory(prefix="voxclone-espeak-") as tmp:
             txt, wav = Path(tmp) / "in.txt", Path(tmp) / "out.wav"
             txt.write_text(text, encoding="utf-8")
-            proc = subprocess.run([self.binary, *args, "-f", str(txt), "-w", str(wav)],
+            proc = subprocess.run([self.binary, "-v", _espeak_voice(voice_id), *args, "-f", str(txt),
+                                   "-w", str(wav)],
                                   capture_output=True, text=True, check=False, timeout=300)
             if proc.returncode != 0 or not wav.exists():
                 raise EngineUnavailable(f"espeak-ng failed ({proc.stderr.strip()}).")
@@ -85,6 +81,38 @@ class EspeakTTS:
         if data.ndim > 1:
             data = data.mean(axis=1)
         return Audio(data, sr)
+
+    def word_timing(self, text: str, lang: str, voice: str | None = None,
+                    style: Style = Style()) -> WordTiming:
+        """When :meth:`synthesize` speaks each word of ``text``: espeak-ng's own word and phoneme
+        events (see :mod:`voxclone.tts.espeak_events`). A word espeak-ng reads together with the
+        next one ("on the") shares that word's phonemes by letters."""
+        from voxclone.tts.espeak_events import espeak_events
+
+        code, voice_id, args = self._args(lang, voice, style)
+        prepared = self._prepare_text(text, code)
+        words = split_words(text)
+        offset = text.find(prepared)
+        rate, pitch, volume = (int(a) for a in args[1::2])
+        events = espeak_events(prepared, _espeak_voice(voice_id), rate, pitch, volume)
+        sr = events.sample_rate
+        spans: list[tuple[float, float] | None] = [None] * len(words)
+        if offset >= 0:  # the text espeak-ng read is the caller's (not a kana reading of kanji)
+            for i, units in _word_phonemes(words, events.words, offset).items():
+                spans[i] = (units[0] / sr, units[1] / sr) if units else None
+        return WordTiming(tuple(spans), events.samples / sr, "espeak-ng word events")
+
+    def _args(self, lang: str, voice: str | None, style: Style) -> tuple[str, str, list[str]]:
+        """(language, voice id, ``-s -p -a`` arguments) of one call; EngineUnavailable for an
+        unknown voice."""
+        code = normalize_language(lang, self.languages)
+        voice_id = voice or self.default_voice(code).id
+        if voice_id not in {v.id for v in self.voices(code)}:
+            raise EngineUnavailable(f"Unknown espeak voice '{voice_id}' for '{code}'. "
+                                    "See `voxclone engines` for the list.")
+        return code, voice_id, ["-s", str(int(np.clip(175 * style.speed, 80, 450))),
+                                "-p", str(int(np.clip(50 + 4 * style.pitch, 0, 99))),
+                                "-a", str(int(np.clip(100 * style.energy, 10, 200)))]
 
     @staticmethod
     def _prepare_text(text: str, lang: str) -> str:
@@ -94,6 +122,29 @@ class EspeakTTS:
         if lang == "ja" and _KANJI.search(text):
             text = kanji_to_kana(text)
         return text
+
+
+def _word_phonemes(words: list[TextWord], events, offset: int) -> dict[int, tuple[int, int] | None]:
+    """(first sample, last sample) of each text word that a word event reaches, from its
+    phonemes. An event goes to the word it starts in (or the next one); a run of words after it
+    that no event starts in shares its phonemes, in proportion to their letters."""
+    starts = [w.start - offset for w in words]
+    owned: dict[int, list[tuple[int, int]]] = {}
+    for event in events:
+        j = max(bisect.bisect_right(starts, event.start) - 1, 0)
+        if event.start >= words[j].end - offset and j + 1 < len(words):
+            j += 1
+        owned.setdefault(j, []).extend(event.phonemes)
+    out: dict[int, tuple[int, int] | None] = {}
+    firsts = sorted(owned)
+    for i, first in enumerate(firsts):
+        group = list(range(first, firsts[i + 1] if i + 1 < len(firsts) else len(words)))
+        units = sorted(owned[first])
+        lengths = np.cumsum([max(1, sum(ch.isalnum() for ch in words[k].text)) for k in group])
+        cuts = np.round(len(units) * np.concatenate([[0], lengths]) / lengths[-1]).astype(int)
+        for k, a, b in zip(group, cuts[:-1], cuts[1:]):
+            out[k] = (units[a][0], units[b - 1][1]) if b > a else None
+    return out
 
 
 def _espeak_voice(voice_id: str) -> str:

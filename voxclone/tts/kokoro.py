@@ -29,10 +29,10 @@ from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.errors import EngineUnavailable, InvalidSetting, TextError, VoiceNotFound
 from voxclone.text.languages import normalize_language
-from voxclone.tts.base import BaseVoice, Style, register_tts
+from voxclone.tts.base import BaseVoice, Style, WordTiming, register_tts
 from voxclone.tts.fetch import KOKORO_FILES, assemble_kokoro, bundled_sha256, kokoro_data_dir
 from voxclone.tts.kokoro_graph import CALIBRATION_TEXTS, ensure_static
-from voxclone.tts.phonemize import kokoro_symbols, phonemize_clauses
+from voxclone.tts.phonemize import espeak_ipa, kokoro_symbols, phonemize_clauses
 from voxclone.tts.piper import apply_pitch_energy, onnx_session, pitch_factor
 
 SAMPLE_RATE = 24000
@@ -97,6 +97,7 @@ class KokoroTTS:
         self._tables: dict[str, np.ndarray] | None = None
         self._vocab: dict[str, int] | None = None
         self._ja: Any = None
+        self._durations: Any = None
 
     def model_path(self) -> Path:
         """The ONNX file: given, else a fetched ``kokoro-v1.0.onnx``, else the bundled one (its
@@ -250,10 +251,8 @@ class KokoroTTS:
         style = np.asarray(style, dtype=np.float32)
         row = style[min(len(tokens), len(style) - 1)] if style.ndim == 3 else style
         session = session or self.session
-        feeds = _feeds(tokens, row, speed)
-        if "tokens" not in {i.name for i in session.get_inputs()}:
-            feeds["input_ids"] = feeds.pop("tokens")
-        return np.asarray(session.run(None, feeds)[0], dtype=np.float32).reshape(-1)
+        return np.asarray(session.run(None, _session_feeds(session, tokens, row, speed))[0],
+                          dtype=np.float32).reshape(-1)
 
     def synthesize(self, text: str, lang: str, voice: str | dict[str, float] | None = None,
                    style: Style = Style(), style_table: np.ndarray | None = None) -> Audio:
@@ -270,6 +269,37 @@ class KokoroTTS:
         parts = self._speak_chunks(self.tokenize(text, code, per_sentence=True), style_table, speed)
         return apply_pitch_energy(Audio(np.concatenate(parts), SAMPLE_RATE), style)
 
+    def word_timing(self, text: str, lang: str, voice: str | dict[str, float] | None = None,
+                    style: Style = Style(), style_table: np.ndarray | None = None) -> WordTiming:
+        """When :meth:`synthesize` (same arguments) speaks each word of ``text``: the frames
+        Kokoro's duration predictor gives each token (see :mod:`voxclone.tts.kokoro_timing`).
+        Japanese, phonemised by sentence, has no word times here (all spans None)."""
+        from voxclone.text.words import split_words
+        from voxclone.tts.kokoro_timing import duration_graph, word_spans
+
+        code = normalize_language(lang, self.languages)
+        words = split_words(text)
+        if code == "ja":
+            return WordTiming((None,) * len(words), 0.0, "kokoro durations")
+        if style_table is None:
+            style_table = self.style_table(voice or self.default_voice(code).id)
+        factor = pitch_factor(style.pitch)
+        chunks = self.tokenize(text, code, per_sentence=True)
+        with self._lock:
+            if self._durations is None:
+                self._durations = onnx_session_bytes(duration_graph(self.model_path()))
+        session = self._durations
+        frames = []
+        for chunk in chunks:
+            row = style_table[min(len(chunk), len(style_table) - 1)]
+            feeds = _session_feeds(session, chunk, row, style.speed / factor)
+            frames.append(session.run(None, feeds)[0])
+        ipa = espeak_ipa([w.text for w in words], _ESPEAK_VOICE[code], tie="^")
+        own = [kokoro_symbols(p, code) for p in ipa]
+        symbols = {i: c for c, i in self.vocab.items()}
+        spans, duration = word_spans(words, own, chunks, frames, symbols, 1.0 / factor)
+        return WordTiming(tuple(spans), duration, "kokoro durations")
+
     def _speak_chunks(self, chunks: list[list[int]], table: np.ndarray,
                       speed: float) -> list[np.ndarray]:
         """Speech of each chunk, in order: one call after another, or ``workers`` at a time."""
@@ -285,6 +315,22 @@ def _feeds(tokens: Sequence[int], style: np.ndarray, speed: float) -> dict[str, 
     return {"tokens": np.array([[0, *tokens, 0]], dtype=np.int64),
             "style": np.asarray(style, np.float32).reshape(1, STYLE_DIM),
             "speed": np.array([speed], dtype=np.float32)}
+
+
+def _session_feeds(session: Any, tokens: Sequence[int], style: np.ndarray,
+                   speed: float) -> dict[str, np.ndarray]:
+    """:func:`_feeds` under the input names of ``session``'s graph (``input_ids`` in some)."""
+    feeds = _feeds(tokens, style, speed)
+    if "tokens" not in {i.name for i in session.get_inputs()}:
+        feeds["input_ids"] = feeds.pop("tokens")
+    return feeds
+
+
+def onnx_session_bytes(graph: bytes) -> Any:
+    """A one-thread CPU session over a serialised graph."""
+    from voxclone.onnx_session import cpu_session
+
+    return cpu_session(graph, 1)
 
 
 def _cut_words(clause: str) -> list[str]:
