@@ -176,6 +176,13 @@ def test_api_timestamps(client):
     first_end = lines[0]["duration"]
     assert all(w["end"] <= first_end + 1e-3 for w in lines[0]["words"])
     assert all(w["start"] >= first_end for w in lines[1]["words"])
+    with client.stream("POST", "/v1/audio/speech", json={"input": text, "voice": "en-us+f3",
+                       "timestamps": True, "stream": True, "response_format": "pcm"}) as s:
+        plain = [json.loads(line) for line in s.iter_lines() if line]
+    assert len(plain) == 2 and plain[0]["timing"] == "espeak-ng word events"
+    pcm = np.concatenate([pcm_samples(base64.b64decode(li["audio"])) for li in plain])
+    check_words([Word(**w) for li in plain for w in li["words"]], text,
+                Audio(pcm.astype(np.float32) / 32767.0, plain[0]["sample_rate"]))
 
 
 @pytest.fixture
