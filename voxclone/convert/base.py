@@ -21,15 +21,15 @@ class ConvertSettings:
     pitch_shift: extra semitones on top of the mapped pitch, -24..24.
     energy: width of the intonation relative to the target's (1 = the target's own).
     f0_method: source F0 tracker where the converter has one (``voxclone.audio.f0.F0_METHODS``):
-        "harvest" (pyworld, robust, the slowest), "dio" (pyworld, about 10x faster, more voicing
-        and octave errors) or "swift" (SwiftF0, a small CNN refined by stonemask, about 15x
-        faster than harvest).
+        "swift" (default: SwiftF0, a small CNN refined by stonemask, about 15x faster than
+        harvest, the same conversion quality on the dev set), "harvest" (pyworld, the slowest)
+        or "dio" (pyworld, about 12x faster, more gross and voicing errors).
     """
 
     strength: float = 1.0
     pitch_shift: float = 0.0
     energy: float = 1.0
-    f0_method: str = "harvest"
+    f0_method: str = "swift"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:

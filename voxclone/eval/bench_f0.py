@@ -160,8 +160,9 @@ def rtf_rows(source: Audio, profile: Any, methods: tuple[str, ...], runs: int) -
 
 def conversion_pairs(root: Path, n: int) -> list[tuple[Clip, list[Audio], list[Audio], str]]:
     """Up to ``n`` dev conversions (source clip, target enrolment clips, target held-out clips,
-    target key): each speaker's held-out clip spoken in the next speaker's voice, alternating
-    sets; plus base-TTS sources toward the first targets."""
+    target key): each speaker's held-out clip spoken in the next speaker's voice (speakers in
+    set order, the multilingual set left out), plus one text per base-TTS voice (espeak-ng,
+    Kokoro) toward the first speakers."""
     from voxclone.eval.dataset import find_sets, split_speakers
 
     if not root.is_dir():
