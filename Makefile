@@ -8,7 +8,7 @@ STAMP_SYS := $(VENV)/.stamp-system
 STAMP_PY := $(VENV)/.stamp-python
 APT_PACKAGES := espeak-ng libsndfile1 chromium
 
-.PHONY: setup demo test test-fast bench bench-soprano eval clean
+.PHONY: setup demo test test-fast bench bench-f0 bench-soprano eval clean
 
 setup: $(STAMP_SYS) $(STAMP_PY)
 
@@ -41,6 +41,10 @@ test-fast: setup
 bench: setup
 	$(PY) -m voxclone.cli.main bench
 	$(PY) -m voxclone.eval.bench_serve
+	$(PY) -m voxclone.eval.bench_f0
+
+bench-f0: setup
+	$(PY) -m voxclone.eval.bench_f0
 
 bench-soprano: setup
 	$(PY) -m voxclone.eval.bench_soprano

@@ -152,6 +152,15 @@ def test_convert_with_pitch_shift(warm_home, speech_file, tmp_path):
     assert median_f0(plain) < 0.75 * median_f0(speech_file)  # moved toward the male voice
 
 
+def test_convert_f0_option(warm_home, speech_file, tmp_path):
+    out = tmp_path / "harvest.wav"
+    assert "wrote" in ok("convert", speech_file, "--voice", VOICE, "-o", out, "--f0", "harvest").stdout
+    assert load(out).duration == pytest.approx(load(speech_file).duration, abs=0.05)
+    bad = run("convert", speech_file, "--voice", VOICE, "-o", tmp_path / "bad.wav", "--f0", "yin")
+    assert bad.exit_code == 2 and not (tmp_path / "bad.wav").exists()
+    assert "Unknown F0 method 'yin': use harvest, dio, swift." in bad.stderr
+
+
 def test_engines():
     result = ok("engines")
     lines = result.stdout.splitlines()

@@ -29,6 +29,9 @@ VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
 CAPTIONS_OPT = typer.Option(None, "--captions", help="Also write each word's start/end: a .srt, "
                             ".vtt or .json file.")
+F0_HELP = ("Pitch tracker of the source (WORLD converters): swift (default, a small CNN, ~15x "
+           "faster than harvest), harvest (pyworld, the slowest) or dio (pyworld, fast, more "
+           "voicing errors).")
 CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
                   "encoder prefers), openvoice-v2, or none for the raw base voice.")
 
@@ -188,6 +191,7 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             pitch_shift: float = typer.Option(0.0, help="Extra semitones -24..24."),
             strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
             converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+            f0: str = typer.Option(None, "--f0", help=F0_HELP),
             no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
             captions: Path = CAPTIONS_OPT,
             lang: str = typer.Option(None, help="Language of the speech, for --captions "
@@ -195,15 +199,19 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             ) -> None:
     """Convert SOURCE speech into a cloned voice."""
     from voxclone.audio import load
+    from voxclone.audio.f0 import check_f0_method
+    from voxclone.convert.base import ConvertSettings
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
 
+    f0 = f0 or ConvertSettings().f0_method
+    check_f0_method(f0)
     output_path(output)
     captions_path(captions)
     pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter, watermark=not no_watermark))
     audio = load(source)
     profile = pipeline.profile(voice_arg(voice, [str(r) for r in ref or []]))
-    out = pipeline.convert(audio, profile, pitch_shift, strength)
-    settings = {"pitch_shift": pitch_shift, "strength": strength, "source": source.name}
+    out = pipeline.convert(audio, profile, pitch_shift, strength, f0_method=f0)
+    settings = {"pitch_shift": pitch_shift, "strength": strength, "f0": f0, "source": source.name}
     provenance_cli.write_output(out, output, output_info(
         "convert", "", voice or "reference files", f"-:{converter}", settings,
         _voice_id(profile), not no_watermark, consent=provenance_cli.consent_of(voice)))

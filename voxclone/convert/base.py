@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from voxclone.audio.f0 import check_f0_method
 from voxclone.audio.types import Audio
 from voxclone.errors import EngineUnavailable, InvalidSetting
 
@@ -19,14 +20,16 @@ class ConvertSettings:
     strength: 0 keeps the source timbre, 1 moves fully to the target.
     pitch_shift: extra semitones on top of the mapped pitch, -24..24.
     energy: width of the intonation relative to the target's (1 = the target's own).
-    f0_method: source F0 extractor where the converter has one: "harvest" (robust, for recorded
-        speech) or "dio" (about 8x faster, good on clean synthetic speech).
+    f0_method: source F0 tracker where the converter has one (``voxclone.audio.f0.F0_METHODS``):
+        "swift" (default: SwiftF0, a small CNN refined by stonemask, about 15x faster than
+        harvest, the same conversion quality on the dev set), "harvest" (pyworld, the slowest)
+        or "dio" (pyworld, about 12x faster, more gross and voicing errors).
     """
 
     strength: float = 1.0
     pitch_shift: float = 0.0
     energy: float = 1.0
-    f0_method: str = "harvest"
+    f0_method: str = "swift"
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength <= 1.0:
@@ -35,8 +38,7 @@ class ConvertSettings:
             raise InvalidSetting(f"pitch_shift={self.pitch_shift} is out of range: use -24..24 semitones.")
         if not 0.25 <= self.energy <= 2.0:
             raise InvalidSetting(f"energy={self.energy} is out of range: use 0.25..2.0.")
-        if self.f0_method not in ("harvest", "dio"):
-            raise InvalidSetting(f"f0_method={self.f0_method!r}: use 'harvest' or 'dio'.")
+        check_f0_method(self.f0_method)
 
 
 class Converter(Protocol):

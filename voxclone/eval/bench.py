@@ -146,8 +146,10 @@ def _say_row(cloner: VoiceCloner, seconds: float, profile, runs: int) -> dict[st
 def _f0_row(source: Audio, runs: int) -> dict[str, Any]:
     harvest, _ = median_time(lambda: extract_f0(source, "harvest"), runs)
     dio, _ = median_time(lambda: extract_f0(source, "dio"), runs)
+    swift, _ = median_time(lambda: extract_f0(source, "swift"), runs)
     return {"input_s": round(source.duration, 1), "harvest_rtf": round(harvest / source.duration, 4),
-            "dio_rtf": round(dio / source.duration, 4), "harvest_over_dio": round(harvest / dio, 2)}
+            "dio_rtf": round(dio / source.duration, 4), "harvest_over_dio": round(harvest / dio, 2),
+            "swift_rtf": round(swift / source.duration, 4), "harvest_over_swift": round(harvest / swift, 2)}
 
 
 def _tts_row(name: str, runs: int, make: Callable[[], Any] | None = None) -> dict[str, Any]:
@@ -219,9 +221,10 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {kind} | {dur} | {r['rtf']:.3f} | {st.get('tts', 0):.3f} | "
                          f"{st['analysis']:.3f} | {st['conversion']:.3f} | {st['synthesis']:.3f} | "
                          f"{st['post']:.4f} |")
-    lines += ["", "| F0 input s | harvest RTF | dio RTF | harvest/dio |", "|---|---|---|---|"]
-    lines += [f"| {r['input_s']} | {r['harvest_rtf']:.3f} | {r['dio_rtf']:.3f} | {r['harvest_over_dio']:.1f}× |"
-              for r in results["f0"]]
+    lines += ["", "| F0 input s | harvest RTF | dio RTF | swift RTF | harvest/dio | harvest/swift |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {r['input_s']} | {r['harvest_rtf']:.3f} | {r['dio_rtf']:.3f} | {r['swift_rtf']:.3f} | "
+              f"{r['harvest_over_dio']:.1f}× | {r['harvest_over_swift']:.1f}× |" for r in results["f0"]]
     lines += ["", "| base TTS | first audio (ms) | RTF, four sentences | seconds for them | "
               "RTF, one sentence |", "|---|---|---|---|---|"]
     for r in results["tts"]:

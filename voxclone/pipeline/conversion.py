@@ -55,11 +55,13 @@ class VoiceConversionPipeline:
         return resolve_profile(voice, self.converter, self.library)
 
     def convert(self, audio: Audio, voice: VoiceRef, pitch_shift: float = 0.0,
-                strength: float | None = None, timer: StageTimer | None = None) -> Audio:
-        """``audio`` spoken in ``voice``; ``pitch_shift`` in semitones on top of the mapped pitch."""
+                strength: float | None = None, timer: StageTimer | None = None,
+                f0_method: str | None = None) -> Audio:
+        """``audio`` spoken in ``voice``; ``pitch_shift`` in semitones on top of the mapped pitch;
+        ``f0_method``: the source's F0 tracker (None: :class:`ConvertSettings`' default)."""
         start = time.perf_counter()
         try:
-            out = self._convert(audio, voice, pitch_shift, strength, timer or StageTimer())
+            out = self._convert(audio, voice, pitch_shift, strength, timer or StageTimer(), f0_method)
         except Exception:
             self._count(time.perf_counter() - start, failed=True)
             raise
@@ -79,12 +81,13 @@ class VoiceConversionPipeline:
                 out.append(exc)
         return out
 
-    def profile_conversion(self, audio: Audio, voice: VoiceRef) -> ConversionProfile:
+    def profile_conversion(self, audio: Audio, voice: VoiceRef, f0_method: str | None = None,
+                           ) -> ConversionProfile:
         """Convert once and report total/per-stage milliseconds and RTF (profile built beforehand)."""
         prof = self.profile(voice)
         timer = StageTimer()
         start = time.perf_counter()
-        self.convert(audio, prof, timer=timer)
+        self.convert(audio, prof, timer=timer, f0_method=f0_method)
         total = 1000.0 * (time.perf_counter() - start)
         return ConversionProfile(total, dict(timer.ms), total / 1000.0 / audio.duration, audio.duration)
 
@@ -108,11 +111,12 @@ class VoiceConversionPipeline:
                     "mean_ms": mean, "engine": self.converter.name}
 
     def _convert(self, audio: Audio, voice: VoiceRef, pitch_shift: float, strength: float | None,
-                 timer: StageTimer) -> Audio:
+                 timer: StageTimer, f0_method: str | None = None) -> Audio:
         with timer.stage("profile"):
             prof = self.profile(voice)
         settings = ConvertSettings(strength=self.config.strength if strength is None else strength,
-                                   pitch_shift=pitch_shift)
+                                   pitch_shift=pitch_shift,
+                                   **({"f0_method": f0_method} if f0_method else {}))
         level = rms_db(audio)
         out = self.converter.convert(audio, prof.features, settings, timer=timer)
         with timer.stage("post"):
