@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import pysptk
 import pyworld
 
 from voxclone.audio.dsp import match_loudness, resample, rms_db
 from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.convert.mcep import mc2sp, sp2mc
 from voxclone.convert.spectral_classes import fit_classes, map_classes
 from voxclone.errors import AudioError
 from voxclone.timing import StageTimer, maybe_stage
@@ -74,7 +74,7 @@ class WorldConverter:
         f0, t = extract_f0(a, method, cfg.frame_period_ms)
         sp = pyworld.cheaptrick(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
         ap = pyworld.d4c(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
-        mcep = pysptk.sp2mc(sp, order=cfg.order, alpha=cfg.alpha)
+        mcep = sp2mc(sp, order=cfg.order, alpha=cfg.alpha)
         speech = mcep[:, 0] > (np.percentile(mcep[:, 0], 95) - 6.0)  # within ~50 dB of the peak
         return Analysis(f0, mcep, ap, speech, rms_db(a))
 
@@ -129,7 +129,7 @@ class WorldConverter:
         cfg = self.config
         with maybe_stage(timer, "conversion"):
             f0 = self._map_f0(an.f0, src, target, settings)
-            sp = pysptk.mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
+            sp = mc2sp(mcep, alpha=cfg.alpha, fftlen=self.fft_size)
         with maybe_stage(timer, "synthesis"):
             y = pyworld.synthesize(f0, np.ascontiguousarray(sp), an.ap, cfg.sample_rate,
                                    cfg.frame_period_ms)

@@ -188,7 +188,7 @@ def _needs_clips(config: PipelineConfig) -> bool:
 def _pipeline_config(spec: str, config: EvalConfig = EvalConfig()) -> PipelineConfig:
     tts, _, converter = spec.partition(":")
     return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=config.effort,
-                          search_steps=config.search_steps)
+                          search_steps=config.search_steps, search_first=True)
 
 
 def texts_by_language(sets: list[Path], langs: tuple[str, ...]) -> dict[str, str]:
