@@ -20,7 +20,7 @@ from voxclone.voices import VoiceLibrary
 
 pytestmark = pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning")
 TINY = StyleSearchConfig(texts=("The boy was there at dawn.",), budget_s=600.0, max_steps=1,
-                         wer_probes=0)
+                         wer_guard=False)
 
 
 def test_mcep_matches_pysptk_frame_by_frame(arctic: Audio) -> None:
@@ -110,7 +110,7 @@ def test_start_style_until_the_refined_one_exists(tmp_path: Path, arctic_path: P
     assert len(list(folder.glob("start-*.npz"))) == 1 and len(list(folder.glob("*.npz"))) == 2
     assert not list(folder.glob(".*"))  # no temporary file left behind
     # Every effort shares the start style; the refined one is per config.
-    fast = StyleSearchConfig(texts=TINY.texts, effort="fast", max_steps=1, wer_probes=0)
+    fast = StyleSearchConfig(texts=TINY.texts, effort="fast", max_steps=1, wer_guard=False)
     assert style_cache.voice_style(library, "arctic", fast, _FakeTTS(), settings).stage == "start"
 
 
@@ -195,7 +195,7 @@ def test_new_voice_speaks_with_its_start_style_then_the_refined_one(
     from voxclone.pipeline import PipelineConfig, VoiceCloner
 
     monkeypatch.setattr(VoiceCloner, "_search_config", lambda self: TINY)
-    cloner = VoiceCloner(PipelineConfig(tts="kokoro", converter="world-auto", watermark=False))
+    cloner = VoiceCloner(PipelineConfig(tts="kokoro", converter="none", watermark=False))
     cloner.library.add("arctic", [arctic_path])
     assert cloner.style_stage("arctic") is None
     first = cloner.synthesize("Good morning.", "arctic")

@@ -9,7 +9,8 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -32,6 +33,9 @@ from voxclone.timing import StageTimer
 from voxclone.tts.base import Style, TTSEngine, get_tts
 from voxclone.voices.profile import VoiceProfile, audio_sha256
 from voxclone.voices.store import VoiceLibrary
+
+if TYPE_CHECKING:
+    from voxclone.pipeline.kokoro_clone import StyleSearchResult
 
 log = logging.getLogger(__name__)
 PIECE_GAP_S = 0.25
@@ -71,6 +75,9 @@ class VoiceCloner:
         self.converter: Converter | None = (None if config.converter == "none"
                                             else get_converter(config.converter))
         self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
+        self.overlap_pieces = True
+        """Speak the next pieces while converting this one (False: one after the other, the
+        same audio; for measurement)."""
 
     def profile(self, voice: VoiceRef) -> VoiceProfile:
         """The profile of ``voice`` (library name, reference files or profile)."""
@@ -230,19 +237,22 @@ class VoiceCloner:
 
     def _kokoro_style(self, voice: VoiceRef, progress: bool = False) -> str:
         """The Kokoro style of ``voice`` (see :meth:`style_stage`); returns its style id."""
+        return self.add_style(self._kokoro_result(voice, progress, self.config.search_first).table)
+
+    def _kokoro_result(self, voice: VoiceRef, progress: bool, search_first: bool):
+        """The cached or found style: refined, else (unless ``search_first``) the start style."""
         from voxclone.pipeline import style_cache
 
         clips, name = self._style_voice(voice)
-        config, tts = self._search_config(), self.tts
-        if self.config.search_first:
+        config, tts, settings = self._search_config(), self.tts, self.settings
+        if search_first:
             log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
-            result = (style_cache.cached_style(self.library, name, config, tts, self.settings, progress)  # type: ignore[arg-type]
-                      if name else style_cache.cached_search(clips, config, tts, self.settings, progress))  # type: ignore[arg-type]
-        elif name:
-            result = style_cache.voice_style(self.library, name, config, tts, self.settings)  # type: ignore[arg-type]
-        else:
-            result = style_cache.search_voice_style(clips, config, tts, self.settings)  # type: ignore[arg-type]
-        return self.add_style(result.table)
+            if name:
+                return style_cache.cached_style(self.library, name, config, tts, settings, progress)  # type: ignore[arg-type]
+            return style_cache.cached_search(clips, config, tts, settings, progress)  # type: ignore[arg-type]
+        if name:
+            return style_cache.voice_style(self.library, name, config, tts, settings)  # type: ignore[arg-type]
+        return style_cache.search_voice_style(clips, config, tts, settings)  # type: ignore[arg-type]
 
     def style_stage(self, voice: VoiceRef) -> str | None:
         """Which Kokoro style ``voice`` speaks with now: "refined" (the full search's), "start"
@@ -257,21 +267,20 @@ class VoiceCloner:
         return None if found is None else found.stage
 
     def prepare(self, voice: VoiceRef, background: bool = False,
-                progress: bool = False) -> "Future[str]":
+                progress: bool = False) -> "Future[StyleSearchResult | None]":
         """Refine the Kokoro style of ``voice`` now: the full style search (about 90 s on 2 cores
         at the standard effort), cached, so that later calls speak with it instead of the start
-        style. With ``background`` it runs on a daemon thread and this returns at once; the
-        returned future holds the style id. A no-op (done future) for other engines."""
-        future: Future[str] = Future()
+        style. With ``background`` it runs on a daemon thread and this returns at once. The
+        future holds the refined :class:`StyleSearchResult`; None for engines other than Kokoro."""
+        future: Future[StyleSearchResult | None] = Future()
 
         def run() -> None:
             try:
                 if self.config.tts != "kokoro":
-                    future.set_result("")
+                    future.set_result(None)
                     return
-                refined = replace(self.config, search_first=True)
-                future.set_result(VoiceCloner(refined, self.library, self.settings)
-                                  ._kokoro_style(voice, progress))
+                self._kokoro_result(voice, False, False)  # the start style first: speak at once
+                future.set_result(self._kokoro_result(voice, progress, True))
             except BaseException as exc:  # noqa: BLE001 - handed to the future's owner
                 log.warning("refining the Kokoro style of %s failed: %s", voice, exc)
                 future.set_exception(exc)
@@ -328,6 +337,13 @@ class VoiceCloner:
                 return self._base_speech(text, lang, voice_id, style)
 
         settings = self._convert_settings(style)
+        if not self.overlap_pieces:
+            fraction = (self._voice_fraction(voice_id, lang, profile, settings, timer)
+                        if self._per_voice_strength() and texts else None)
+            for text in texts:
+                yield self._convert_piece(speak(text), lang, voice_id, style, profile, settings,
+                                          timer, fraction)
+            return
         ahead = max(1, int(getattr(self.tts, "workers", 1)))
         with ThreadPoolExecutor(ahead + 1, thread_name_prefix="voxclone-piece") as pool:
             fraction = (pool.submit(self._voice_fraction, voice_id, lang, profile, settings, timer)
