@@ -213,3 +213,13 @@ def test_new_voice_speaks_with_its_start_style_then_the_refined_one(
     refined = style_cache.cached_style(cloner.library, "arctic", TINY, cloner.tts, cloner.settings)
     assert refined.stage == "refined" and refined.steps == 1
     assert second.base_voice == cloner.add_style(refined.table)
+
+
+def test_cli_prepare_where_the_default_is_not_kokoro(warm_home) -> None:
+    from typer.testing import CliRunner
+
+    from voxclone.cli.main import app
+
+    result = CliRunner().invoke(app, ["voices", "prepare", "arctic", "--lang", "ko"])
+    assert result.exit_code == 0 and "nothing to prepare" in result.output
+    assert "prepare" in CliRunner().invoke(app, ["voices", "add", "--help"]).output

@@ -54,6 +54,66 @@ def prepare(name: str, lang: str = typer.Option("en", help="Language of the defa
                f"(start style) -> {result.holdout_score:.3f} (refined, {result.steps} steps)")
 
 
+@app.command("list")
+@friendly_errors
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List voices."""
+    voices = VoiceLibrary().list()
+    if as_json:
+        typer.echo(json.dumps([v.to_dict() for v in voices], indent=2))
+        return
+    if not voices:
+        typer.echo("no voices yet: add one with `voxclone voices add NAME FILE...`")
+    for v in voices:
+        typer.echo(f"{v.name}\t{len(v.clips)} clip(s)\t{v.speech_seconds:.1f} s speech\t{v.created}")
+
+
+@app.command("show")
+@friendly_errors
+def show(name: str) -> None:
+    """Show a voice's clips and profile statistics."""
+    typer.echo(json.dumps(voice_summary(name), indent=2))
+
+
+def voice_summary(name: str) -> dict:
+    """Clips plus profile statistics (embedding size, log-F0, speech seconds) of a voice."""
+    from voxclone.convert import get_converter
+
+    lib = VoiceLibrary()
+    info = lib.info(name).to_dict()
+    prof = lib.profile(name, get_converter("world"))
+    info["profile"] = {"f0_mean_hz": round(math.exp(prof.lf0_mean), 1),
+                       "lf0_std": round(prof.lf0_std, 3), "speech_seconds": round(prof.speech_seconds, 2),
+                       "converter": f"{prof.converter} {prof.converter_version}",
+                       "embedding_dim": len(prof.embedding)}
+    return info
+
+
+@app.command("remove")
+@friendly_errors
+def remove(name: str) -> None:
+    """Delete a voice and its clips."""
+    VoiceLibrary().remove(name)
+    typer.echo(f"removed '{name}'")
+
+
+@app.command("export")
+@friendly_errors
+def export(name: str, output: Path = typer.Option(..., "-o", "--output", help="FILE.zip")) -> None:
+    """Export a voice to a zip archive."""
+    path = VoiceLibrary().export(name, output)
+    typer.echo(f"exported '{name}' to {path}")
+
+
+@app.command("import")
+@friendly_errors
+def import_(archive: Path, name: str = typer.Option(None, help="Store under another name."),
+            replace: bool = typer.Option(False, help="Replace a voice of the same name.")) -> None:
+    """Import a voice from a zip archive made by `voices export`."""
+    info = VoiceLibrary().import_(archive, name=name, replace=replace)
+    typer.echo(f"imported '{info.name}': {len(info.clips)} clip(s)")
+
+
 START_ESTIMATE_S = 15
 """About how long a new voice's start style and first sentence take (2 idle cores)."""
 
