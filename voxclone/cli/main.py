@@ -55,8 +55,9 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                 "the measured default of --lang, see `voxclone engines`)."),
         converter: str = typer.Option(None, "--converter", "--engine", help=CONVERTER_HELP),
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
-        effort: str = typer.Option("standard", help="Kokoro style search per new voice: fast, "
-                                   "standard (~90 s once, then cached), high, or a multiplier."),
+        effort: str = typer.Option("standard", help="Kokoro style search (with --prepare, or "
+                                   "the refined style `voices prepare` found at this effort): "
+                                   "fast, standard (~90 s once, then cached), high, or a multiplier."),
         prepare: bool = typer.Option(False, "--prepare", help="Kokoro, a voice not refined yet: "
                                      "run the full style search first (see `voxclone voices "
                                      "prepare`) instead of speaking at once with its start style."),
