@@ -5,6 +5,9 @@ between utterances: on the development set the full map helped some Kokoro voice
 cost others 0.08 against Kokoro's own speech. This converter analyses the utterance once, maps it
 at a few strengths (0 being the unconverted speech), and keeps the one whose speaker embedding is
 closest to the embedding of the speaker's enrolment clips. It never sees clips other than those.
+:meth:`AutoWorldConverter.choose` also returns the winning fraction and
+:meth:`AutoWorldConverter.convert_at` maps at a given one, so a pipeline can choose once per voice
+(:mod:`voxclone.pipeline.strength`) and then pay one WORLD synthesis per utterance.
 """
 
 from __future__ import annotations
