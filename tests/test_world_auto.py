@@ -70,4 +70,8 @@ def test_say_with_world_auto(warm_home, arctic_path):
     cloner = VoiceCloner(PipelineConfig(tts="espeak", converter="world-auto"))
     result = cloner.synthesize("Hello there. Good morning.", "arctic")
     assert result.audio.sample_rate == 22050 and result.audio.duration > 0.8
-    assert "scoring" in result.timings_ms
+    assert "strength" in result.timings_ms and "scoring" not in result.timings_ms  # once per voice
+    per_piece = VoiceCloner(PipelineConfig(tts="espeak", converter="world-auto",
+                                           strength_choice="piece"))
+    result = per_piece.synthesize("Hello there. Good morning.", "arctic")
+    assert "scoring" in result.timings_ms and "strength" not in result.timings_ms

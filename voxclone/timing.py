@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
 
 class StageTimer:
-    """Accumulates milliseconds per named stage: ``with timer.stage("tts"): ...``."""
+    """Accumulates milliseconds per named stage: ``with timer.stage("tts"): ...``; stages may be
+    timed from several threads at once (their times then add up to more than the wall clock)."""
 
     def __init__(self) -> None:
         self.ms: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -19,7 +22,9 @@ class StageTimer:
         try:
             yield
         finally:
-            self.ms[name] = self.ms.get(name, 0.0) + 1000.0 * (time.perf_counter() - start)
+            elapsed = 1000.0 * (time.perf_counter() - start)
+            with self._lock:
+                self.ms[name] = self.ms.get(name, 0.0) + elapsed
 
     @property
     def total_ms(self) -> float:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -57,7 +59,7 @@ class ResemblyzerEncoder:
         prepared = preprocess_wav(wav, source_sr=ENCODER_SR)
         if len(prepared) < ENCODER_SR // 4:  # VAD removed nearly everything: use the raw clip
             prepared = wav
-        with self._lock:
+        with self._lock, _one_torch_thread():
             emb = self._encoder.embed_utterance(prepared)
         return (emb / max(np.linalg.norm(emb), 1e-9)).astype(np.float32)
 
@@ -66,6 +68,20 @@ class ResemblyzerEncoder:
         embs = np.stack([self.embed(c) for c in clips])
         mean = embs.mean(axis=0)
         return (mean / max(np.linalg.norm(mean), 1e-9)).astype(np.float32)
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """One intra-op thread for the encoder's LSTM: with two, a busy 2-core machine (or a TTS
+    running beside it) stalls each embedding for up to ~1 s; with one it takes ~0.1 s."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class DVectorEncoder:

@@ -61,8 +61,12 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                 "the measured default of --lang, see `voxclone engines`)."),
         converter: str = typer.Option(None, "--converter", "--engine", help=CONVERTER_HELP),
         strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
-        effort: str = typer.Option("standard", help="Kokoro style search per new voice: fast, "
-                                   "standard (~90 s once, then cached), high, or a multiplier."),
+        effort: str = typer.Option("standard", help="Kokoro style search (with --prepare, or "
+                                   "the refined style `voices prepare` found at this effort): "
+                                   "fast, standard (~90 s once, then cached), high, or a multiplier."),
+        prepare: bool = typer.Option(False, "--prepare", help="Kokoro, a voice not refined yet: "
+                                     "run the full style search first (see `voxclone voices "
+                                     "prepare`) instead of speaking at once with its start style."),
         no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
         captions: Path = CAPTIONS_OPT,
         ) -> None:
@@ -80,7 +84,8 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         voice_arg(voice, [])  # neither a voice nor an engine: say what to give
     tts, converter = tts or default_tts, converter or ("none" if plain else default_converter)
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
-                                        effort=effort, watermark=not no_watermark))
+                                        effort=effort, watermark=not no_watermark,
+                                        search_first=prepare))
     settings = {"lang": lang, "speed": speed, "pitch": pitch, "energy": energy, "strength": strength,
                 "effort": effort, "candidates": candidates, "split": split, "stream": stream}
     info = dict(kind="speech", text=text, voice=voice or "reference files", engine=f"{tts}:{converter}",
@@ -107,11 +112,14 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                    f"RTF {result.rtf:.2f})")
         _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
         return
+    voice_ref = voice_arg(voice, [str(r) for r in ref or []])
+    stage = voices_cli.announce_style(cloner, voice_ref, voice, base_voice, prepare)
     if stream:
-        _say_stream(cloner, text, voice_arg(voice, [str(r) for r in ref or []]), lang,
-                    Style(speed, pitch, energy), base_voice, split, output, info, captions)
+        _say_stream(cloner, text, voice_ref, lang, Style(speed, pitch, energy), base_voice, split,
+                    output, info, captions)
+        voices_cli.suggest_prepare(stage, voice, prepare)
         return
-    result = cloner.synthesize(text, voice_arg(voice, [str(r) for r in ref or []]), lang,
+    result = cloner.synthesize(text, voice_ref, lang,
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
                                progress=True, timestamps=captions is not None)
     meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice)
@@ -123,6 +131,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
                f"RTF {result.rtf:.2f})")
     _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
+    voices_cli.suggest_prepare(stage, voice, prepare)
 
 
 def _write_captions(path: Path | None, words, text: str, lang: str, duration: float,
@@ -311,11 +320,14 @@ def eval_merge(results: list[Path] = typer.Argument(..., help="results.json file
 def bench(runs: int = typer.Option(3, help="Timed runs per figure (median, after a warm-up)."),
           durations: str = typer.Option("3,10,60", help="Input lengths in seconds."),
           out: Path = typer.Option(Path("bench/results"), help="Output folder."),
+          first_use_speakers: int = typer.Option(3, help="Dev speakers on which the start style "
+                                                 "is scored against the full search (0: none)."),
           ) -> None:
     """Measure RTF per stage and end to end, enrolment time and peak memory."""
     from voxclone.eval.bench import BenchConfig, markdown, run_bench, write_results
 
-    cfg = BenchConfig(tuple(float(d) for d in durations.split(",")), runs)
+    cfg = BenchConfig(tuple(float(d) for d in durations.split(",")), runs,
+                      first_use_speakers=first_use_speakers)
     results = run_bench(cfg)
     typer.echo(markdown(results))
     typer.echo(f"\nsaved {write_results(results, out)}")

@@ -20,10 +20,38 @@ def add(name: str, files: list[Path] = typer.Argument(..., help="wav/flac/mp3/og
         replace: bool = typer.Option(False, help="Replace a voice of the same name."),
         consent: str = typer.Option(None, "--consent", help="The speaker's consent statement (who "
                                     "agreed to what, when); stored with the voice and carried into "
-                                    "every output's provenance.")) -> None:
+                                    "every output's provenance."),
+        prepare_: bool = typer.Option(False, "--prepare", help="Also refine the voice's Kokoro "
+                                      "style now (see `voxclone voices prepare`)."),
+        lang: str = typer.Option("en", help="Language whose default pipeline --prepare readies.")) -> None:
     """Add a voice from one or more recordings (at least 3 s of speech in all)."""
     info = VoiceLibrary().add(name, [str(f) for f in files], replace=replace, consent=consent)
     typer.echo(f"added '{info.name}': {len(info.clips)} clip(s), {info.speech_seconds:.1f} s of speech")
+    if prepare_:
+        prepare(info.name, lang, "standard")
+
+
+@app.command("prepare")
+@friendly_errors
+def prepare(name: str, lang: str = typer.Option("en", help="Language of the default pipeline."),
+            effort: str = typer.Option("standard", help="Style search effort: fast, standard, "
+                                       "high, or a multiplier.")) -> None:
+    """Refine NAME's Kokoro style once (the full style search, about 90 s on 2 cores): until
+    then `say` speaks with its start style, the closest built-in voice or blend."""
+    from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.pipeline.defaults import default_pipeline
+
+    tts, converter = default_pipeline(lang)
+    if tts != "kokoro":
+        typer.echo(f"nothing to prepare: the default pipeline for '{lang}' is {tts}:{converter}")
+        return
+    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, effort=effort))
+    if cloner.style_stage(name) != "refined":
+        typer.echo(f"preparing {name} for Kokoro: the full style search, once (about "
+                   f"{_search_seconds(effort):.0f} s)", err=True)
+    result = cloner.prepare(name, progress=True).result()
+    typer.echo(f"prepared '{name}': similarity to its held-out clip {result.start_holdout:.3f} "
+               f"(start style) -> {result.holdout_score:.3f} (refined, {result.steps} steps)")
 
 
 @app.command("list")
@@ -84,3 +112,42 @@ def import_(archive: Path, name: str = typer.Option(None, help="Store under anot
     """Import a voice from a zip archive made by `voices export`."""
     info = VoiceLibrary().import_(archive, name=name, replace=replace)
     typer.echo(f"imported '{info.name}': {len(info.clips)} clip(s)")
+
+
+START_ESTIMATE_S = 15
+"""About how long a new voice's start style and first sentence take (2 idle cores)."""
+
+
+def announce_style(cloner, voice, name: str | None, base_voice: str | None,
+                   search_first: bool) -> str | None:
+    """Say on stderr, before any work, what a Kokoro voice without a refined style costs now;
+    returns its style stage ("refined", "start", None), or "refined" where none applies."""
+    if cloner.config.tts != "kokoro" or base_voice:
+        return "refined"
+    stage = cloner.style_stage(voice)
+    label = name or "these reference files"
+    if stage != "refined" and search_first:
+        typer.echo(f"preparing {label} for Kokoro: the full style search, first use only (about "
+                   f"{_search_seconds(cloner.config.effort):.0f} s)", err=True)
+    elif stage is None:
+        typer.echo(f"preparing {label} for Kokoro, first use only, about {START_ESTIMATE_S} s",
+                   err=True)
+    return stage
+
+
+def suggest_prepare(stage: str | None, name: str | None, search_first: bool) -> None:
+    """After speaking with a start style: how to refine it."""
+    if stage == "refined" or search_first:
+        return
+    how = f"`voxclone voices prepare {name}`" if name else "`say --prepare`"
+    typer.echo(f"spoke with the start style (the closest built-in Kokoro voice or blend); {how} "
+               "refines it once (about 90 s), and later calls use the refined style", err=True)
+
+
+def _search_seconds(effort: str | float) -> float:
+    """The style search's time budget at ``effort`` (2 idle cores)."""
+    from voxclone.pipeline.config import PipelineConfig
+    from voxclone.pipeline.kokoro_clone import StyleSearchConfig
+
+    config = StyleSearchConfig(effort=PipelineConfig(effort=effort).effort)
+    return config.budget_s * config.factor

@@ -5,6 +5,9 @@ between utterances: on the development set the full map helped some Kokoro voice
 cost others 0.08 against Kokoro's own speech. This converter analyses the utterance once, maps it
 at a few strengths (0 being the unconverted speech), and keeps the one whose speaker embedding is
 closest to the embedding of the speaker's enrolment clips. It never sees clips other than those.
+:meth:`AutoWorldConverter.choose` also returns the winning fraction and
+:meth:`AutoWorldConverter.convert_at` maps at a given one, so a pipeline can choose once per voice
+(:mod:`voxclone.pipeline.strength`) and then pay one WORLD synthesis per utterance.
 """
 
 from __future__ import annotations
@@ -48,6 +51,20 @@ class AutoWorldConverter(WorldConverter):
 
         ``timer`` collects ``analysis``, ``conversion``, ``synthesis`` and ``scoring``.
         """
+        return self.choose(audio, target, settings, source, timer)[0]
+
+    def choose(self, audio: Audio, target: Features, settings: ConvertSettings = ConvertSettings(),
+               source: Features | None = None,
+               timer: StageTimer | None = None) -> tuple[Audio, float]:
+        """:meth:`convert`'s output and the fraction of :data:`STRENGTHS` that won."""
+        outputs, scores = self.candidates(audio, target, settings, source, timer)
+        best = int(np.argmax(scores))
+        return outputs[best], self.strengths[best]
+
+    def candidates(self, audio: Audio, target: Features,
+                   settings: ConvertSettings = ConvertSettings(), source: Features | None = None,
+                   timer: StageTimer | None = None) -> tuple[list[Audio], list[float]]:
+        """The output at each of ``strengths`` and its cosine to ``target["embedding"]``."""
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         with maybe_stage(timer, "conversion"):
@@ -65,7 +82,19 @@ class AutoWorldConverter(WorldConverter):
             goal = np.asarray(target["embedding"], dtype=np.float32)
             encoder = speaker_encoder()
             scores = [cosine(encoder.embed(out), goal) for out in outputs]
-        return outputs[int(np.argmax(scores))]
+        return outputs, scores
+
+    def convert_at(self, audio: Audio, target: Features, fraction: float,
+                   settings: ConvertSettings = ConvertSettings(), source: Features | None = None,
+                   timer: StageTimer | None = None) -> Audio:
+        """``audio`` mapped at ``fraction`` of ``settings.strength`` (one of :data:`STRENGTHS`,
+        as :meth:`choose` returned it): the output :meth:`convert` gives when that fraction wins,
+        at the cost of one WORLD synthesis and no speaker embedding."""
+        if fraction == 0.0:
+            return resample(audio, self.config.sample_rate)
+        return WorldConverter.convert(self, audio, target,
+                                      replace(settings, strength=settings.strength * fraction),
+                                      source, timer)
 
 
 register_converter("world-auto", AutoWorldConverter)

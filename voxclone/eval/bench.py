@@ -36,7 +36,10 @@ BENCH_SENTENCE = BENCH_TEXT.split(". ")[0] + "."
 @dataclass(frozen=True)
 class BenchConfig:
     """durations: input lengths in seconds; runs: timed runs per figure (median); style_steps:
-    steps of the timed Kokoro style search (0 skips it)."""
+    steps of the timed Kokoro style search (0 skips it); first_use: time a new voice's first
+    audio and the default pipeline's steady state, old path and new (see
+    :mod:`voxclone.eval.bench_first_use`), and with ``eval_data`` present the quality of the fast
+    path on ``first_use_speakers`` dev speakers (0 skips it)."""
 
     durations: tuple[float, ...] = (3.0, 10.0, 60.0)
     runs: int = 3
@@ -44,6 +47,9 @@ class BenchConfig:
     style_steps: int = 20
     openvoice: bool = True
     judges: bool = True
+    first_use: bool = True
+    first_use_speakers: int = 3
+    eval_data: Path = Path("../shared/eval-data")
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -100,6 +106,8 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         from voxclone.eval.bench_judges import run_judges_bench
 
         results["judges"] = run_judges_bench(speech_of(10.0), config.runs)
+    if config.first_use and "kokoro" in config.tts_engines:
+        results["first_use"] = _first_use(config)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
@@ -208,6 +216,28 @@ def _style_search_row(reference: Audio, steps: int) -> dict[str, Any]:
             "standard_steps_fit": int(max(budget - setup, 0.0) // max(per_step, 1e-6))}
 
 
+def _first_use(config: BenchConfig) -> dict[str, Any]:
+    """Old vs new first use and steady state on a dev speaker's clips (the ARCTIC clip without
+    the dev set), and the fast path's quality on dev speakers."""
+    from voxclone.errors import VoxcloneError
+    from voxclone.eval import bench_first_use as fu
+
+    librispeech = config.eval_data / "librispeech-other"
+    if librispeech.is_dir():
+        clips = fu.clips_of(librispeech)
+    else:
+        import pysptk
+
+        clips = [Path(pysptk.util.example_audio_file())]
+    try:
+        out: dict[str, Any] = {"timing": fu.run_first_use_bench(clips, max(1, config.runs - 1))}
+        if config.first_use_speakers and librispeech.is_dir():
+            out["quality"] = fu.run_quality(librispeech, config.first_use_speakers)
+    except VoxcloneError as exc:
+        return {"error": str(exc)}
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The figures as Markdown tables."""
     lines = [f"enrolment: {results['enrolment_s_per_30s']:.2f} s per 30 s of reference; "
@@ -241,6 +271,10 @@ def markdown(results: dict[str, Any]) -> str:
         from voxclone.eval.bench_judges import judges_markdown
 
         lines += ["", judges_markdown(results["judges"], 10.0)]
+    if results.get("first_use") and "error" not in results["first_use"]:
+        from voxclone.eval.bench_first_use import first_use_markdown
+
+        lines += ["", first_use_markdown(results["first_use"])]
     if "openvoice" in results:
         from voxclone.eval.bench_openvoice import openvoice_markdown
 
@@ -255,6 +289,6 @@ def write_results(results: dict[str, Any], out_dir: Path = Path("bench/results")
     payload = {"date": stamp, "machine": platform.machine(), "python": platform.python_version(),
                "config": asdict(BenchConfig()), **results}
     path = out_dir / f"bench-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2))
+    path.write_text(json.dumps(payload, indent=2, default=str))
     (out_dir / f"bench-{stamp}.md").write_text(markdown(results) + "\n")
     return path

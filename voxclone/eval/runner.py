@@ -199,7 +199,7 @@ def split_spec(spec: str) -> tuple[str, str]:
 def _pipeline_config(spec: str, config: EvalConfig = EvalConfig()) -> PipelineConfig:
     tts, converter = split_spec(spec)
     return PipelineConfig(tts=tts or "espeak", converter=converter or "world", effort=config.effort,
-                          search_steps=config.search_steps)
+                          search_steps=config.search_steps, search_first=True)
 
 
 def texts_by_language(sets: list[Path], langs: tuple[str, ...]) -> dict[str, str]:

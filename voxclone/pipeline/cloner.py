@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -29,8 +33,11 @@ from voxclone.text.languages import normalize_language
 from voxclone.text.split import split_text
 from voxclone.timing import StageTimer
 from voxclone.tts.base import Style, TTSEngine, WordTiming, get_tts
-from voxclone.voices.profile import VoiceProfile
+from voxclone.voices.profile import VoiceProfile, audio_sha256
 from voxclone.voices.store import VoiceLibrary
+
+if TYPE_CHECKING:
+    from voxclone.pipeline.kokoro_clone import StyleSearchResult
 
 log = logging.getLogger(__name__)
 PIECE_GAP_S = 0.25
@@ -86,6 +93,9 @@ class VoiceCloner:
         self.converter: Converter | None = (None if config.converter == "none"
                                             else get_converter(config.converter))
         self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
+        self.overlap_pieces = True
+        """Speak the next pieces while converting this one (False: one after the other, the
+        same audio; for measurement)."""
 
     def profile(self, voice: VoiceRef) -> VoiceProfile:
         """The profile of ``voice`` (library name, reference files or profile)."""
@@ -178,10 +188,8 @@ class VoiceCloner:
         timer = StageTimer()
         lang = normalize_language(lang, self.tts.languages)
         pieces_text = split_text(text, split)
-        with timer.stage("profile"):
-            profile = self.profile(voice)
-        with timer.stage("base_voice"):
-            voices = self._candidate_voices(profile, lang, base_voice, candidates, voice, progress)
+        profile, voices = self._profile_and_voices(voice, lang, base_voice, candidates, progress,
+                                                   timer)
         jobs = [(v, t) for v in voices for t in pieces_text]
         bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
         results: list[tuple[str, list[Audio]]] = []
@@ -191,8 +199,8 @@ class VoiceCloner:
             if prefetch is not None and voice_id not in self._styles:
                 with timer.stage("tts"):
                     prefetch(pieces_text, lang, voice_id, style)
-            for piece in pieces_text:
-                pieces.append(self._speak_piece(piece, lang, voice_id, style, profile, timer))
+            for audio in self._speak_pieces(pieces_text, lang, voice_id, style, profile, timer):
+                pieces.append(audio)
                 bar.update()
             results.append((voice_id, pieces))
         bar.close()
@@ -213,10 +221,9 @@ class VoiceCloner:
         """Yield each piece as soon as it has gone through TTS and conversion."""
         lang = normalize_language(lang, self.tts.languages)
         pieces_text = split_text(text, split)
-        profile = self.profile(voice)
-        voice_id = self._candidate_voices(profile, lang, base_voice, 1, voice)[0]
-        for piece in pieces_text:
-            yield self._speak_piece(piece, lang, voice_id, style, profile, None)
+        profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, False, StageTimer())
+        voice_id = voices[0]
+        yield from self._speak_pieces(pieces_text, lang, voice_id, style, profile, StageTimer())
 
     def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                    base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
@@ -295,6 +302,28 @@ class VoiceCloner:
             log.info("no word times from %s (%s): aligning with ASR", self.tts.name, exc)
             return None
 
+    def _profile_and_voices(self, voice: VoiceRef, lang: str, base_voice: str | None,
+                            candidates: int, progress: bool,
+                            timer: StageTimer) -> tuple[VoiceProfile, list[str]]:
+        """The voice's profile and its base voice(s). A Kokoro style comes from the clips, not
+        the profile, so for a new voice the two are found side by side (WORLD analysis on a
+        second thread while Kokoro speaks the start style's trials)."""
+        if self.config.tts != "kokoro" or base_voice:
+            with timer.stage("profile"):
+                profile = self.profile(voice)
+            with timer.stage("base_voice"):
+                return profile, self._candidate_voices(profile, lang, base_voice, candidates,
+                                                       voice, progress)
+        with ThreadPoolExecutor(1, thread_name_prefix="voxclone-profile") as pool:
+            pending = pool.submit(self.profile, voice)
+            try:
+                with timer.stage("base_voice"):
+                    voices = [self._kokoro_style(voice, progress)]
+            finally:
+                with timer.stage("profile"):
+                    profile = pending.result()
+        return profile, voices
+
     def _profile_converter(self) -> Converter:
         return self.converter or get_converter(PROFILE_CONVERTER)
 
@@ -335,27 +364,80 @@ class VoiceCloner:
         return style_id
 
     def _kokoro_style(self, voice: VoiceRef, progress: bool = False) -> str:
-        """Search (or read from the cache) the Kokoro style of ``voice``; returns its style id."""
+        """The Kokoro style of ``voice`` (see :meth:`style_stage`); returns its style id."""
+        return self.add_style(self._kokoro_result(voice, progress, self.config.search_first).table)
+
+    def _kokoro_result(self, voice: VoiceRef, progress: bool, search_first: bool):
+        """The cached or found style: refined, else (unless ``search_first``) the start style."""
+        from voxclone.pipeline import style_cache
+
+        clips, name = self._style_voice(voice)
+        config, tts, settings = self._search_config(), self.tts, self.settings
+        if search_first:
+            log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
+            if name:
+                return style_cache.cached_style(self.library, name, config, tts, settings, progress)  # type: ignore[arg-type]
+            return style_cache.cached_search(clips, config, tts, settings, progress)  # type: ignore[arg-type]
+        if name:
+            return style_cache.voice_style(self.library, name, config, tts, settings)  # type: ignore[arg-type]
+        return style_cache.search_voice_style(clips, config, tts, settings)  # type: ignore[arg-type]
+
+    def style_stage(self, voice: VoiceRef) -> str | None:
+        """Which Kokoro style ``voice`` speaks with now: "refined" (the full search's), "start"
+        (the closest bundled voice or blend, found in seconds) or None (none yet: the next
+        call finds one, or with ``search_first`` runs the full search)."""
+        from voxclone.pipeline import style_cache
+
+        clips, name = self._style_voice(voice)
+        hashes = ([c.sha256 for c in self.library.info(name).clips] if name
+                  else [audio_sha256(c) for c in clips])
+        found = style_cache.cached_stage(hashes, self._search_config(), self.tts, self.settings)  # type: ignore[arg-type]
+        return None if found is None else found.stage
+
+    def prepare(self, voice: VoiceRef, background: bool = False,
+                progress: bool = False) -> "Future[StyleSearchResult | None]":
+        """Refine the Kokoro style of ``voice`` now: the full style search (about 90 s on 2 cores
+        at the standard effort), cached, so that later calls speak with it instead of the start
+        style. With ``background`` it runs on a daemon thread and this returns at once. The
+        future holds the refined :class:`StyleSearchResult`; None for engines other than Kokoro."""
+        future: Future[StyleSearchResult | None] = Future()
+
+        def run() -> None:
+            try:
+                if self.config.tts != "kokoro":
+                    future.set_result(None)
+                    return
+                self._kokoro_result(voice, False, False)  # the start style first: speak at once
+                future.set_result(self._kokoro_result(voice, progress, True))
+            except BaseException as exc:  # noqa: BLE001 - handed to the future's owner
+                log.warning("refining the Kokoro style of %s failed: %s", voice, exc)
+                future.set_exception(exc)
+
+        if background:
+            threading.Thread(target=run, name="voxclone-prepare", daemon=True).start()
+        else:
+            run()
+            future.result()  # raise here, in the caller's thread
+        return future
+
+    def _style_voice(self, voice: VoiceRef) -> tuple[list[Audio], str | None]:
+        """(clips, None) for reference files, ([], name) for a library voice."""
         from voxclone.audio.io import load
-        from voxclone.pipeline.style_cache import cached_search, cached_style
 
         if isinstance(voice, VoiceProfile):
             raise InvalidSetting("Kokoro cloning searches a style from the voice's clips: pass a "
                                  "library voice name or reference files, not a built profile.")
+        if isinstance(voice, str):
+            return [], voice
+        return [load(f) for f in voice], None
+
+    def _search_config(self):
+        """The style search's config at this pipeline's effort (or fixed step count)."""
         from voxclone.pipeline.kokoro_clone import StyleSearchConfig
 
-        log.info("finding the Kokoro style of %s (once per voice, then cached)", voice)
-        config = StyleSearchConfig(effort=self.config.effort)
         if self.config.search_steps:
-            config = StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=self.config.search_steps)
-        if isinstance(voice, str):
-            result = cached_style(self.library, voice, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
-                                  progress=progress)
-        else:
-            clips = [load(f) for f in voice]
-            result = cached_search(clips, config, tts=self.tts, settings=self.settings,  # type: ignore[arg-type]
-                                   progress=progress)
-        return self.add_style(result.table)
+            return StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=self.config.search_steps)
+        return StyleSearchConfig(effort=self.config.effort)
 
     def _codec_lm_reference(self, voice: VoiceRef | None, lang: str) -> str:
         """Register the voice's first clip and its transcript (offline ASR) as the codec-LM prompt."""
@@ -372,21 +454,72 @@ class VoiceCloner:
         clip = clip.slice(0, 6.0) if clip.duration > 6.0 else clip
         return self.tts.add_reference(clip, transcribe(clip, lang).text)  # type: ignore[attr-defined]
 
-    def _speak_piece(self, text: str, lang: str, voice_id: str, style: Style,
-                     profile: VoiceProfile, timer: StageTimer | None) -> Audio:
-        timer = timer or StageTimer()
-        with timer.stage("tts"):
-            audio = self._base_speech(text, lang, voice_id, style)
+    def _speak_pieces(self, texts: list[str], lang: str, voice_id: str, style: Style,
+                      profile: VoiceProfile, timer: StageTimer) -> Iterator[Audio]:
+        """Each text spoken, converted and post-processed, in order. The base TTS of the next
+        pieces (as many at once as the engine has ``workers``, else one) and, the first time,
+        world-auto's choice of strength run on other threads while this piece is converted
+        (ONNX Runtime and WORLD release the GIL); each piece is the same as when spoken alone."""
+        def speak(text: str) -> Audio:
+            with timer.stage("tts"):
+                return self._base_speech(text, lang, voice_id, style)
+
+        settings = self._convert_settings(style)
+        if not self.overlap_pieces:
+            fraction = (self._voice_fraction(voice_id, lang, profile, settings, timer)
+                        if self._per_voice_strength() and texts else None)
+            for text in texts:
+                yield self._convert_piece(speak(text), lang, voice_id, style, profile, settings,
+                                          timer, fraction)
+            return
+        ahead = max(1, int(getattr(self.tts, "workers", 1)))
+        with ThreadPoolExecutor(ahead + 1, thread_name_prefix="voxclone-piece") as pool:
+            fraction = (pool.submit(self._voice_fraction, voice_id, lang, profile, settings, timer)
+                        if self._per_voice_strength() else None)
+            pending = deque(pool.submit(speak, t) for t in texts[:ahead])
+            for i in range(len(texts)):
+                audio = pending.popleft().result()
+                if i + ahead < len(texts):
+                    pending.append(pool.submit(speak, texts[i + ahead]))
+                yield self._convert_piece(audio, lang, voice_id, style, profile, settings, timer,
+                                          None if fraction is None else fraction.result())
+
+    def _convert_settings(self, style: Style) -> ConvertSettings:
+        keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)
+        return ConvertSettings(strength=self.config.strength,
+                               pitch_shift=0.0 if keeps_pitch else style.pitch,
+                               energy=style.energy, f0_method="dio")
+
+    def _per_voice_strength(self) -> bool:
+        """Whether the converter's strength is chosen once per voice (world-auto, "voice")."""
+        return (self.config.strength_choice == "voice"
+                and getattr(self.converter, "convert_at", None) is not None)
+
+    def _convert_piece(self, audio: Audio, lang: str, voice_id: str, style: Style,
+                       profile: VoiceProfile, settings: ConvertSettings, timer: StageTimer,
+                       fraction: float | None = None) -> Audio:
+        """One piece of base speech through the converter (at ``fraction`` of the strength
+        where it was chosen per voice) and the post stage."""
         if self.converter is not None:
-            keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)
-            settings = ConvertSettings(strength=self.config.strength,
-                                       pitch_shift=0.0 if keeps_pitch else style.pitch,
-                                       energy=style.energy, f0_method="dio")
             source = self._source_features(voice_id, lang, timer)
-            audio = self.converter.convert(audio, profile.features, settings, source=source,
-                                           timer=timer)
+            if fraction is not None:
+                audio = self.converter.convert_at(audio, profile.features, fraction,  # type: ignore[attr-defined]
+                                                  settings, source, timer)
+            else:
+                audio = self.converter.convert(audio, profile.features, settings, source=source,
+                                               timer=timer)
         with timer.stage("post"):
             return self._post(audio, style)
+
+    def _voice_fraction(self, voice_id: str, lang: str, profile: VoiceProfile,
+                        settings: ConvertSettings, timer: StageTimer) -> float:
+        """world-auto's strength for this voice and base voice (chosen once, then cached)."""
+        from voxclone.pipeline.strength import voice_fraction
+
+        with timer.stage("strength"):
+            return voice_fraction(self.converter, self.tts.name, voice_id, lang, profile.features,
+                                  settings, lambda t: self._base_speech(t, lang, voice_id, Style()),
+                                  self.settings.cache_dir)
 
     def _source_features(self, voice_id: str, lang: str, timer: StageTimer):
         """The base voice's own converter features, for converters that take them (cached)."""

@@ -9,6 +9,7 @@ from voxclone.errors import InvalidSetting
 
 EFFORT = {"fast": 0.35, "standard": 1.0, "high": 3.0}
 """Named efforts of the Kokoro style search, as multipliers of its standard time budget."""
+STRENGTH_CHOICES = ("voice", "piece")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class PipelineConfig:
         clock says (reproducible on a busy machine; for measurement) instead of the time budget.
     watermark: embed the inaudible Perth watermark in every output (post stage, at the
         output's sample rate); turn off only where the output is marked elsewhere or never leaves.
+    search_first: Kokoro, a voice without a refined style yet: run the full style search before
+        speaking (True), or speak at once with its start style, the closest bundled voice or
+        blend (False; :meth:`VoiceCloner.prepare` refines it, which then replaces it).
+    strength_choice: ``world-auto``: choose the strength once per voice and base voice from a
+        calibration text, kept on disk ("voice"), or for every piece ("piece": four WORLD
+        syntheses and five speaker embeddings per piece).
     """
 
     tts: str = "espeak"
@@ -39,8 +46,13 @@ class PipelineConfig:
     effort: str | float = "standard"
     search_steps: int | None = None
     watermark: bool = True
+    search_first: bool = False
+    strength_choice: str = "voice"
 
     def __post_init__(self) -> None:
+        if self.strength_choice not in STRENGTH_CHOICES:
+            raise InvalidSetting(f"strength_choice={self.strength_choice!r}: use "
+                                 f"{' or '.join(STRENGTH_CHOICES)}.")
         if not 0.0 <= self.strength <= 1.0:
             raise InvalidSetting(f"strength={self.strength} is out of range: use 0..1.")
         if isinstance(self.effort, str) and self.effort not in EFFORT:

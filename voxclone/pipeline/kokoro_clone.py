@@ -7,11 +7,16 @@ to its decoder half, the timbre), scored by the speaker encoder over several sho
 enrolment clip is kept out of the objective and picks the result (early stopping); a candidate
 is first spoken on one text and finished only when it wins there; a candidate whose Whisper
 WER on the search texts is worse than the start's (beyond one word) is rejected.
+
+The start phase alone (:func:`start_style`) is cheap: the bundled voices' scores are kept per
+machine, so it costs the speaker's embeddings and one blend spoken on the search texts. A new
+voice speaks with it at once while the full search refines it.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +44,8 @@ DEFAULT_TEXTS = (
     "Four hours of steady work.",
 )
 PARTS = {"decoder": slice(0, 128), "all": slice(0, 256)}
+_THREADS_LOCK = threading.Lock()
+_THREADS_HELD: list[int] = []  # [threads before the first search, one 0 per search running]
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,8 @@ class StyleSearchResult:
     start_holdout / holdout_score: the same against the held-out enrolment clip.
     wer_start / wer_end: Whisper WER on the search texts (None when not English).
     steps: candidate styles tried; seconds: wall-clock time of the search.
+    stage: "refined" for a full search, "start" for the start phase alone (``table`` is the
+        start voice or blend, ``steps`` 0, no WER measured).
     """
 
     table: np.ndarray
@@ -135,6 +144,7 @@ class StyleSearchResult:
     wer_end: float | None
     steps: int
     seconds: float
+    stage: str = "refined"
 
     def meta(self) -> dict[str, Any]:
         """Every field but the table, JSON-serialisable."""
@@ -143,8 +153,9 @@ class StyleSearchResult:
     @classmethod
     def from_meta(cls, table: np.ndarray, meta: dict[str, Any]) -> "StyleSearchResult":
         """Inverse of :meth:`meta`."""
-        names = {f.name for f in fields(cls)} - {"table"}
-        return cls(table=np.asarray(table, dtype=np.float32), **{k: meta[k] for k in names})
+        names = {f.name for f in fields(cls)} - {"table", "stage"}
+        return cls(table=np.asarray(table, dtype=np.float32), stage=meta.get("stage", "refined"),
+                   **{k: meta[k] for k in names})
 
 
 def search_style(clips: list[Audio], config: StyleSearchConfig = StyleSearchConfig(),
@@ -160,18 +171,43 @@ def search_style(clips: list[Audio], config: StyleSearchConfig = StyleSearchConf
         return _search(list(clips), config, tts or KokoroTTS(), progress, cache_dir)
 
 
+def start_style(clips: list[Audio], config: StyleSearchConfig = StyleSearchConfig(),
+                tts: KokoroTTS | None = None, cache_dir: Path | None = None) -> StyleSearchResult:
+    """The search's start alone: the bundled voice, or blend of the best two, closest to the
+    speaker of ``clips`` (``stage`` "start"). Seconds where the full search takes minutes; with
+    ``cache_dir`` holding the bundled voices' scores it speaks only the blend."""
+    with _single_torch_thread():
+        began = time.perf_counter()
+        tts = tts or KokoroTTS()
+        enrol, holdout = split_holdout(list(clips))
+        objective = StyleObjective(tts, config.texts, config.lang, enrol, holdout)
+        start, first = start_voice(tts, objective, cache_dir)
+        seconds = time.perf_counter() - began
+    log.info("start style %s in %.1f s: enrolment %.3f, held-out %.3f", start, seconds,
+             first.enrol, first.holdout)
+    return StyleSearchResult(tts.style_table(start), start, first.enrol, first.enrol,
+                             first.holdout, first.holdout, None, None, 0, seconds, "start")
+
+
 @contextmanager
 def _single_torch_thread() -> Iterator[None]:
     """One intra-op thread for the speaker encoder: on short clips more threads only contend
-    with the TTS (0.05 s instead of up to 0.9 s per embedding on a busy 2-core machine)."""
+    with the TTS (0.05 s instead of up to 0.9 s per embedding on a busy 2-core machine).
+    Searches may overlap (one refining in the background): the last to leave restores."""
     import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    with _THREADS_LOCK:
+        if not _THREADS_HELD:
+            _THREADS_HELD.append(torch.get_num_threads())
+            torch.set_num_threads(1)
+        _THREADS_HELD.append(0)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _THREADS_HELD.pop()
+            if len(_THREADS_HELD) == 1:
+                torch.set_num_threads(_THREADS_HELD.pop())
 
 
 def _search(clips: list[Audio], config: StyleSearchConfig, tts: KokoroTTS,

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,10 +159,14 @@ def _load_bundled(path: Path, names: list[str]) -> dict[str, tuple[np.ndarray, f
 
 def _save_bundled(path: Path, data: dict[str, tuple[np.ndarray, float | None]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, wers=np.array(json.dumps({n: w for n, (_, w) in data.items()})),
-             **{f"emb_{n}": e for n, (e, _) in data.items()})
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, wers=np.array(json.dumps({n: w for n, (_, w) in data.items()})),
+                     **{f"emb_{n}": e for n, (e, _) in data.items()})
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def start_voice(tts: KokoroTTS, objective: StyleObjective,

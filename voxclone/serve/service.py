@@ -81,6 +81,8 @@ class Service:
         self._pending = 0
         self._local = threading.local()
         self.warmup = Warmup(self)
+        self.prepare_voices = True
+        """Refine a new voice's Kokoro style in the background when it is added (Kokoro only)."""
 
     # --- worker pool -------------------------------------------------------------------------
     async def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -294,6 +296,9 @@ class Service:
                 path.write_bytes(data)
                 paths.append(path)
             info = self.library.add(name, paths, replace=replace, consent=consent)
+        if self.prepare_voices:  # a Kokoro voice is refined at once, beside the requests
+            rt = self.runtime
+            self._cloner(*parse_engine(None, rt), rt).prepare(info.name, background=True)
         return info
 
     def import_voice(self, archive: str | os.PathLike, name: str | None = None) -> VoiceInfo:

@@ -93,6 +93,7 @@ class KokoroTTS:
         self.graph = graph
         self.workers = max(1, min(2, threads) if workers is None else workers)
         self._lock = threading.Lock()
+        self._running = 0  # synthesize calls in progress
         self._sessions: dict[int, Any] = {}
         self._tables: dict[str, np.ndarray] | None = None
         self._vocab: dict[str, int] | None = None
@@ -302,12 +303,23 @@ class KokoroTTS:
 
     def _speak_chunks(self, chunks: list[list[int]], table: np.ndarray,
                       speed: float) -> list[np.ndarray]:
-        """Speech of each chunk, in order: one call after another, or ``workers`` at a time."""
-        if len(chunks) == 1 or self.workers == 1:
-            return [self.synthesize_tokens(c, table, speed) for c in chunks]
-        session = self.worker_session
-        with ThreadPoolExecutor(min(self.workers, len(chunks))) as pool:
-            return list(pool.map(lambda c: self.synthesize_tokens(c, table, speed, session), chunks))
+        """Speech of each chunk, in order: one call after another, or ``workers`` at a time.
+        A call made while another is running (a caller speaking pieces side by side) takes the
+        workers' session too, so that the calls share the cores instead of oversubscribing them."""
+        with self._lock:
+            beside = self._running > 0
+            self._running += 1
+        try:
+            if len(chunks) == 1 or self.workers == 1:
+                session = self.worker_session if beside and self.workers > 1 else None
+                return [self.synthesize_tokens(c, table, speed, session) for c in chunks]
+            session = self.worker_session
+            with ThreadPoolExecutor(min(self.workers, len(chunks))) as pool:
+                return list(pool.map(lambda c: self.synthesize_tokens(c, table, speed, session),
+                                     chunks))
+        finally:
+            with self._lock:
+                self._running -= 1
 
 
 def _feeds(tokens: Sequence[int], style: np.ndarray, speed: float) -> dict[str, np.ndarray]:

@@ -1,0 +1,84 @@
+"""``world-auto``'s strength chosen once per voice and base voice, instead of for every piece.
+
+The base voice reads two fixed sentences of its language; the converter scores its candidate
+strengths on that speech against the target's enrolment embedding and the winning fraction is
+kept in memory and on disk (``<cache_dir>/strengths/<key>.json``), keyed by TTS engine, base voice
+(for Kokoro a style's id, a hash of its table), language, converter version and the target's
+features. Later pieces then cost one WORLD synthesis and no speaker embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable
+
+from voxclone.audio.types import Audio
+from voxclone.convert.base import ConvertSettings, Features
+from voxclone.pipeline.source_tone import PASSAGES
+
+STRENGTH_VERSION = 1
+CALIBRATION_SENTENCES = 2
+"""Sentences of the language's passage (:data:`PASSAGES`) spoken to choose the strength."""
+_MEMORY: dict[str, float] = {}
+_LOCK = threading.Lock()
+
+
+def calibration_text(lang: str) -> str:
+    """The first :data:`CALIBRATION_SENTENCES` sentences of the passage of ``lang``."""
+    passage = PASSAGES.get(lang, PASSAGES["en"])
+    ends = [i + 1 for i, c in enumerate(passage) if c in ".。!?！？"]
+    cut = ends[min(CALIBRATION_SENTENCES, len(ends)) - 1] if ends else len(passage)
+    return passage[:cut].strip()
+
+
+def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: Features,
+                   settings: ConvertSettings, speak: Callable[[str], Audio],
+                   cache_dir: Path | None) -> float:
+    """The fraction of ``settings.strength`` (one of ``converter.strengths``) whose output of the
+    calibration text scores closest to the target; ``speak(text)`` synthesises with the base
+    voice. Computed once per key (one caller at a time), then read."""
+    text = calibration_text(lang)
+    target_id = hashlib.sha256(json.dumps(target, sort_keys=True).encode()).hexdigest()
+    key = json.dumps([STRENGTH_VERSION, tts_name, voice_id, lang, converter.name, converter.version,
+                      target_id, settings.strength, settings.f0_method, text])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    path = Path(cache_dir) / "strengths" / f"{digest}.json" if cache_dir else None
+    with _LOCK:
+        if digest in _MEMORY:
+            return _MEMORY[digest]
+        fraction = _read(path)
+        if fraction is None:
+            _, fraction = converter.choose(speak(text), target, _neutral(settings))
+            if path is not None:
+                _write(path, fraction)
+        _MEMORY[digest] = fraction
+        return fraction
+
+
+def _neutral(settings: ConvertSettings) -> ConvertSettings:
+    """The call's settings without the user's pitch shift and energy (they do not move the
+    choice of timbre strength, and the choice is shared by every call)."""
+    return ConvertSettings(strength=settings.strength, f0_method=settings.f0_method)
+
+
+def _read(path: Path | None) -> float | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text())["fraction"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # a damaged entry is recomputed
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _write(path: Path, fraction: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".strength-", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"fraction": fraction}, f)
+    os.replace(tmp, path)
