@@ -113,6 +113,8 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
         return
     voice_ref = voice_arg(voice, [str(r) for r in ref or []])
+    Style(speed, pitch, energy)  # range-checked here, before anything is announced
+    _check_say_input(cloner, text, lang, split, voice_ref)
     stage = voices_cli.announce_style(cloner, voice_ref, voice, base_voice, prepare)
     if stream:
         _say_stream(cloner, text, voice_ref, lang, Style(speed, pitch, energy), base_voice, split,
@@ -132,6 +134,20 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                f"RTF {result.rtf:.2f})")
     _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
     voices_cli.suggest_prepare(stage, voice, prepare)
+
+
+def _check_say_input(cloner, text: str, lang: str, split: str | None, voice_ref) -> None:
+    """The text, language and reference-file errors, before anything is announced or computed."""
+    from voxclone.text.languages import normalize_language
+    from voxclone.text.split import split_text
+
+    split_text(text, split)
+    normalize_language(lang, cloner.tts.languages)
+    if not isinstance(voice_ref, str):  # reference files: the checks the library makes at add
+        from voxclone.audio import load
+        from voxclone.voices.profile import check_reference
+
+        check_reference([load(f) for f in voice_ref], [Path(f).name for f in voice_ref])
 
 
 def _write_captions(path: Path | None, words, text: str, lang: str, duration: float,
