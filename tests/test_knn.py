@@ -11,6 +11,7 @@ from voxclone.audio.dsp import resample
 from voxclone.convert import ConvertSettings, converter_names, get_converter
 from voxclone.convert.knn import KnnConfig, KnnConverter
 from voxclone.convert.matching_set import MatchingSet
+from voxclone.convert.world import WorldConfig
 from voxclone.errors import AudioError, InvalidSetting, ReferenceTooShort, SilentReference
 from voxclone.voices.profile import build_profile
 
@@ -64,7 +65,7 @@ def test_own_clip_matches_itself(knn, target, voice, espeak):
     """Each window of the target's own clip finds itself first (k = 1), so converting that clip
     with the matched envelope alone gives back nearly its own envelope."""
     bank = MatchingSet.from_text(target["matching_set"])
-    own = knn._clip_set(voice, knn.analyze(voice, "harvest"))
+    own = knn.matching_set([voice], [knn.analyze(voice, "harvest")])
     sims = own.keys @ bank.keys.T
     assert (sims.argmax(axis=1) == np.arange(len(own))).mean() > 0.95
     np.testing.assert_allclose(bank.match(own.keys, own.voiced, 1), own.values, atol=0.05)
@@ -99,7 +100,7 @@ def test_profile_cache_rebuilds_the_matching_set_when_clips_change(tmp_path, voi
     library = VoiceLibrary()
     first_clip = save(voice, tmp_path / "a.wav")
     library.add("bob", [first_clip])
-    knn = get_converter("knn")
+    knn = KnnConverter(WorldConfig(target_f0_method="dio"))  # the cache, not the F0, is tested
     first = library.profile("bob", knn)
     assert library.profile("bob", knn) == first  # cached
     library.add_clips("bob", [arctic_path])
@@ -109,6 +110,7 @@ def test_profile_cache_rebuilds_the_matching_set_when_clips_change(tmp_path, voi
         MatchingSet.from_text(first.features["matching_set"]))
 
 
+@pytest.mark.slow
 def test_say_and_convert_with_knn(warm_home, voice, tmp_path, arctic):
     from voxclone.audio.io import save
     from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline

@@ -35,7 +35,9 @@ class KnnConfig:
     layer: encoder block whose output is the key (0-based; early blocks are local in time);
     k: neighbours averaged per window; blend: share of the matched envelope in the output
     (0 = the WORLD map alone, 1 = the matched envelope alone); smooth_frames: moving-average
-    length over WORLD frames (5 ms each) of the matched envelope.
+    length over WORLD frames (5 ms each) of the matched envelope. center: subtract each
+    speaker's mean key (over its speech windows) before matching, a cepstral-mean-like
+    normalisation that leaves more phone and less speaker in the keys.
     """
 
     encoder: str = "tiny.en"
@@ -43,6 +45,7 @@ class KnnConfig:
     k: int = 4
     blend: float = 0.25
     smooth_frames: int = 9
+    center: bool = False
 
 
 class KnnConverter(WorldConverter):
@@ -70,9 +73,20 @@ class KnnConverter(WorldConverter):
         frames = np.concatenate([p.mcep for p in parts])[voiced][:, 1:]
         if self.config.n_classes > 1:
             out["classes"] = fit_classes(frames, self.config.n_classes)
-        sets = [self._clip_set(clip, an) for clip, an in zip(clips, parts)]
-        out["matching_set"] = MatchingSet.concatenate(sets).to_text()
+        out["matching_set"] = self.matching_set(clips, parts).to_text()
         return out
+
+    def matching_set(self, clips: list[Audio], parts: list[Analysis]) -> MatchingSet:
+        """The matching set of ``clips`` from their WORLD analyses ``parts``."""
+        bank = MatchingSet.concatenate([self._clip_set(c, an) for c, an in zip(clips, parts)])
+        bank.keys = self._normalise(bank.keys, np.ones(len(bank), dtype=bool))
+        return bank
+
+    def _normalise(self, keys: np.ndarray, speech: np.ndarray) -> np.ndarray:
+        """Unit-length keys, centred on the mean of the ``speech`` rows when configured."""
+        if self.knn.center and speech.any():
+            keys = keys - keys[speech].mean(axis=0)
+        return unit(keys)
 
     def keys(self, audio: Audio) -> np.ndarray:
         """Phonetic keys (T, D) of ``audio``, one per 20 ms (inputs over 30 s in 30 s pieces)."""
@@ -95,7 +109,7 @@ class KnnConverter(WorldConverter):
     def _clip_set(self, clip: Audio, an: Analysis) -> MatchingSet:
         keys = self.keys(clip)
         values, voiced, speech = self._windows(an, len(keys))
-        return MatchingSet(unit(keys[speech]), values[speech], voiced[speech])
+        return MatchingSet(keys[speech], values[speech], voiced[speech])
 
     def convert(self, audio: Audio, target: Features, settings: ConvertSettings = ConvertSettings(),
                 source: Features | None = None, timer: StageTimer | None = None) -> Audio:
@@ -124,8 +138,8 @@ class KnnConverter(WorldConverter):
         """The matched envelope c1.. (T, order) of every WORLD frame of ``an``, smoothed; frames
         outside speech keep their own."""
         keys = self.keys(audio)
-        _, voiced, _ = self._windows(an, len(keys))
-        per_window = bank.match(keys, voiced, self.knn.k)
+        _, voiced, speech = self._windows(an, len(keys))
+        per_window = bank.match(self._normalise(keys, speech), voiced, self.knn.k)
         frame_window = np.minimum(np.arange(len(an.mcep)) // self._per_window, len(keys) - 1)
         matched = uniform_filter1d(per_window[frame_window], self.knn.smooth_frames, axis=0,
                                    mode="nearest")
