@@ -28,7 +28,8 @@ transcribe_cli.register(app)
 VOICE_OPT = typer.Option(None, "--voice", "-v", help="Voice name in the library.")
 REF_OPT = typer.Option(None, "--ref", help="Reference recording(s) instead of a library voice.")
 CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
-                  "encoder prefers), openvoice-v2, or none for the raw base voice.")
+                  "encoder prefers), knn (envelopes of the voice's own nearest frames blended "
+                  "into WORLD's), openvoice-v2, or none for the raw base voice.")
 
 
 @app.callback()

@@ -43,7 +43,7 @@ class KnnConfig:
     encoder: str = "tiny.en"
     layer: int = 1
     k: int = 4
-    blend: float = 0.25
+    blend: float = 0.5
     smooth_frames: int = 9
     center: bool = False
 

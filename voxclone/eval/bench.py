@@ -44,6 +44,7 @@ class BenchConfig:
     style_steps: int = 20
     openvoice: bool = True
     judges: bool = True
+    knn: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -100,6 +101,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         from voxclone.eval.bench_judges import run_judges_bench
 
         results["judges"] = run_judges_bench(speech_of(10.0), config.runs)
+    if config.knn:
+        from voxclone.eval.bench_knn import run_knn_bench
+
+        results["knn"] = run_knn_bench(speech_of(60.0, "en-us+m7"), speech_of(10.0), config.runs)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
@@ -238,6 +243,10 @@ def markdown(results: dict[str, Any]) -> str:
         from voxclone.eval.bench_judges import judges_markdown
 
         lines += ["", judges_markdown(results["judges"], 10.0)]
+    if "knn" in results:
+        from voxclone.eval.bench_knn import knn_markdown
+
+        lines += ["", knn_markdown(results["knn"])]
     if "openvoice" in results:
         from voxclone.eval.bench_openvoice import openvoice_markdown
 
