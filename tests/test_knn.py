@@ -138,3 +138,12 @@ def test_encoder_states_match_ctranslate2(arctic):
     assert ours.shape == theirs.shape == (100, 384)
     assert np.corrcoef(ours.ravel(), theirs.ravel())[0, 1] > 0.9999
     assert encoder.states(clip, 1).shape == (100, 384)
+
+
+@pytest.mark.slow
+def test_bench_row(voice, espeak):
+    from voxclone.eval.bench_knn import knn_markdown, run_knn_bench
+
+    row = run_knn_bench(Audio.concat([voice, voice]), espeak.synthesize("Hello there.", "en"), runs=1)
+    assert row["build_s_per_min"] > 0 and row["rtf"] > 0 and row["entries"] > 250
+    assert "knn converter" in knn_markdown(row)
