@@ -37,7 +37,9 @@ class KnnConfig:
     (0 = the WORLD map alone, 1 = the matched envelope alone); smooth_frames: moving-average
     length over WORLD frames (5 ms each) of the matched envelope. center: subtract each
     speaker's mean key (over its speech windows) before matching, a cepstral-mean-like
-    normalisation that leaves more phone and less speaker in the keys.
+    normalisation that leaves more phone and less speaker in the keys. guide_weight: how much
+    the candidates' distance to the WORLD-mapped source envelope counts against their phonetic
+    similarity (0: phonetic keys alone).
     """
 
     encoder: str = "tiny.en"
@@ -46,6 +48,7 @@ class KnnConfig:
     blend: float = 0.5
     smooth_frames: int = 9
     center: bool = False
+    guide_weight: float = 0.0
 
 
 class KnnConverter(WorldConverter):
@@ -123,23 +126,30 @@ class KnnConverter(WorldConverter):
                                  "profile with the knn converter.")
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
-        with maybe_stage(timer, "matching"):
-            matched = self.matched_mcep(audio, an, MatchingSet.from_text(target["matching_set"]))
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mapped = self.mapped_mcep(an, src, target, 1.0)
+        with maybe_stage(timer, "matching"):
+            bank = MatchingSet.from_text(target["matching_set"])
+            matched = self.matched_mcep(audio, an, bank, mapped[:, 1:])
+        with maybe_stage(timer, "conversion"):
             mix = mapped.copy()
             mix[:, 1:] += self.knn.blend * (matched - mapped[:, 1:])
             mcep = an.mcep + settings.strength * (mix - an.mcep)
         out = self.synthesize(an, mcep, src, target, settings, timer)
         return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
 
-    def matched_mcep(self, audio: Audio, an: Analysis, bank: MatchingSet) -> np.ndarray:
+    def matched_mcep(self, audio: Audio, an: Analysis, bank: MatchingSet,
+                     guide: np.ndarray | None = None) -> np.ndarray:
         """The matched envelope c1.. (T, order) of every WORLD frame of ``an``, smoothed; frames
-        outside speech keep their own."""
+        outside speech keep their own. ``guide`` (T, order): the mapped source envelope that
+        ``guide_weight`` compares candidates with."""
         keys = self.keys(audio)
         _, voiced, speech = self._windows(an, len(keys))
-        per_window = bank.match(self._normalise(keys, speech), voiced, self.knn.k)
+        if guide is not None:
+            guide = window_means(guide, self._per_window, len(keys))
+        per_window = bank.match(self._normalise(keys, speech), voiced, self.knn.k, guide,
+                                self.knn.guide_weight)
         frame_window = np.minimum(np.arange(len(an.mcep)) // self._per_window, len(keys) - 1)
         matched = uniform_filter1d(per_window[frame_window], self.knn.smooth_frames, axis=0,
                                    mode="nearest")

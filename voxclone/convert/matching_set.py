@@ -59,10 +59,17 @@ class MatchingSet:
                                     "voiced). Add clips: 20 s or more of clear speech work best.")
         return out
 
-    def match(self, queries: np.ndarray, voiced: np.ndarray, k: int) -> np.ndarray:
+    def match(self, queries: np.ndarray, voiced: np.ndarray, k: int, guide: np.ndarray | None = None,
+              guide_weight: float = 0.0) -> np.ndarray:
         """Mean value (T, order) of the ``k`` nearest keys of the same voicing for each query
-        (T, D); unvoiced queries fall back to every key when the set has too few unvoiced ones."""
+        (T, D); unvoiced queries fall back to every key when the set has too few unvoiced ones.
+
+        ``guide`` (T, order): an envelope per query (e.g. the source mapped toward the target);
+        candidates then score cosine minus ``guide_weight`` times their mean squared distance to
+        it in units of the set's per-dimension spread, so neighbours also sound alike.
+        """
         q = unit(queries)
+        scale = 1.0 / np.maximum(self.values.std(axis=0), 1e-4)
         out = np.empty((len(q), self.values.shape[1]), dtype=np.float64)
         for flag in (True, False):
             rows = np.flatnonzero(voiced == flag)
@@ -72,6 +79,8 @@ class MatchingSet:
             if not len(rows):
                 continue
             sims = q[rows] @ self.keys[pool].T
+            if guide is not None and guide_weight > 0.0:
+                sims -= guide_weight * _sq_dist(guide[rows] * scale, self.values[pool] * scale)
             kk = min(k, len(pool))
             best = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
             out[rows] = self.values[pool[best]].mean(axis=1)
@@ -89,3 +98,9 @@ def window_means(values: np.ndarray, per_window: int, n_windows: int) -> np.ndar
     t = min(len(values), per_window * n_windows)
     idx = np.minimum(np.arange(n_windows * per_window), max(t - 1, 0))
     return values[idx].reshape(n_windows, per_window, -1).mean(axis=1)
+
+
+def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean squared distance (len(a), len(b)) between the rows of ``a`` and ``b``."""
+    d = (a**2).sum(axis=1)[:, None] + (b**2).sum(axis=1)[None] - 2.0 * a @ b.T
+    return np.maximum(d, 0.0) / a.shape[1]
