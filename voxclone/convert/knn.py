@@ -45,7 +45,7 @@ class KnnConfig:
     encoder: str = "tiny.en"
     layer: int = 1
     k: int = 4
-    blend: float = 0.5
+    blend: float = 0.25
     smooth_frames: int = 9
     center: bool = False
     guide_weight: float = 0.0
