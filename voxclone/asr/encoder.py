@@ -138,20 +138,16 @@ def log_mel(audio: Audio) -> np.ndarray:
         raise AudioError(f"Encoder input is {audio.duration:.1f} s long; at most {MAX_SECONDS:g} s "
                          "go through at once: split it first.")
     x = resample(audio, ENCODER_SR).samples.astype(np.float32)
-    mel = _extractor(FeatureExtractor)(x, padding=0)
+    with _LOCK:
+        if not _EXTRACTOR:
+            _EXTRACTOR.append(FeatureExtractor())
+    mel = _EXTRACTOR[0](x, padding=0)
     return mel[:, : max(1, int(np.ceil(len(x) / 160)))]
 
 
-_FEATURES: dict[str, object] = {}
 _LOCK = threading.Lock()
+_EXTRACTOR: list = []  # faster-whisper's FeatureExtractor, built once per process
 _ENCODERS: dict[str, WhisperEncoder] = {}
-
-
-def _extractor(factory):  # one feature extractor per process
-    with _LOCK:
-        if "fe" not in _FEATURES:
-            _FEATURES["fe"] = factory()
-        return _FEATURES["fe"]
 
 
 def whisper_encoder(name: str = "tiny.en") -> WhisperEncoder:
