@@ -80,7 +80,7 @@ def test_eval_end_to_end_writes_reports_and_is_deterministic(dataset: Path, tmp_
 @pytest.mark.slow
 def test_bench_reports_stages_ratios_and_memory(tmp_path: Path) -> None:
     results = run_bench(BenchConfig(durations=(3.0,), runs=1, tts_engines=("espeak",), openvoice=False,
-                                    judges=False),
+                                    judges=False, knn=False),
                         Settings(home=tmp_path / "home"))
     conv = results["conversion"][0]
     assert conv["rtf"] > 0 and set(conv["rtf_stages"]) == {"analysis", "conversion", "synthesis", "post"}
@@ -90,6 +90,17 @@ def test_bench_reports_stages_ratios_and_memory(tmp_path: Path) -> None:
     path = write_results(results, tmp_path / "bench")
     assert json.loads(path.read_text())["conversion"][0]["rtf"] == conv["rtf"]
     assert "harvest/dio" in markdown(results)
+
+
+@pytest.mark.slow
+def test_conversion_rows_use_each_converters_own_profile(dataset: Path, tmp_path: Path) -> None:
+    """knn needs its matching set: the run builds the profile with that converter."""
+    cfg = EvalConfig(pipelines=(), converters=("world", "knn"), ref_seconds=8.0, texts=1,
+                     vc_sources=1, dnsmos=False)
+    run = run_eval(dataset, cfg, None, settings=Settings(home=tmp_path / "home"), progress=False)
+    methods = {i["method"] for i in run.items}
+    assert {"vc:world", "vc:knn"} <= methods
+    assert all(i["similarity_dvec"] is not None for i in run.items if i["method"] == "vc:knn")
 
 
 def test_bench_times_the_recognisers_and_both_judges() -> None:

@@ -33,7 +33,8 @@ F0_HELP = ("Pitch tracker of the source (WORLD converters): swift (default, a sm
            "faster than harvest), harvest (pyworld, the slowest) or dio (pyworld, fast, more "
            "voicing errors).")
 CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
-                  "encoder prefers), openvoice-v2, or none for the raw base voice.")
+                  "encoder prefers), knn (envelopes of the voice's own nearest frames blended "
+                  "into WORLD's), openvoice-v2, or none for the raw base voice.")
 
 
 @app.callback()

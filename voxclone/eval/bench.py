@@ -50,6 +50,7 @@ class BenchConfig:
     first_use: bool = True
     first_use_speakers: int = 3
     eval_data: Path = Path("../shared/eval-data")
+    knn: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -108,6 +109,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         results["judges"] = run_judges_bench(speech_of(10.0), config.runs)
     if config.first_use and "kokoro" in config.tts_engines:
         results["first_use"] = _first_use(config)
+    if config.knn:
+        from voxclone.eval.bench_knn import run_knn_bench
+
+        results["knn"] = run_knn_bench(speech_of(60.0, "en-us+m7"), speech_of(10.0), config.runs)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
@@ -275,6 +280,10 @@ def markdown(results: dict[str, Any]) -> str:
         from voxclone.eval.bench_first_use import first_use_markdown
 
         lines += ["", first_use_markdown(results["first_use"])]
+    if "knn" in results:
+        from voxclone.eval.bench_knn import knn_markdown
+
+        lines += ["", knn_markdown(results["knn"])]
     if "openvoice" in results:
         from voxclone.eval.bench_openvoice import openvoice_markdown
 

@@ -137,7 +137,7 @@ class _Evaluator:
                 yield self._item(ctx, name + suffix, "tts", result.audio, refs, text, raw,
                                  time.perf_counter() - start, i, base_voice=result.base_voice,
                                  text_lang=lang)
-        yield from self._conversions(ctx, split, others, profile, refs)
+        yield from self._conversions(ctx, split, others, profile, refs, clips)
         for utt in split.ceiling:
             yield self._item(ctx, CEILING, "ceiling", load(utt.path), refs, utt.transcript, None, 0.0, 0)
 
@@ -152,15 +152,20 @@ class _Evaluator:
         return name
 
     def _conversions(self, ctx: dict[str, Any], split: SpeakerSplit, others: list[SpeakerSplit],
-                     profile: VoiceProfile, refs: list[Embeddings]) -> Iterator[dict[str, Any]]:
+                     profile: VoiceProfile, refs: list[Embeddings],
+                     clips: list[Audio]) -> Iterator[dict[str, Any]]:
         sources = _sources(others, self.config.vc_sources) if self.vcs else []
+        # A converter with features of its own (e.g. knn's matching set) gets its own profile.
+        profiles = {name: profile if vc.converter.version == self.converter.version
+                    else build_profile(split.speaker, clips, vc.converter)
+                    for name, vc in self.vcs.items()} if sources else {}
         for i, utt in enumerate(sources):
             source = load(utt.path)
             yield self._item(ctx, FLOOR_VC, "floor", source, refs, utt.transcript, None, 0.0, i,
                              source_speaker=utt.speaker)
             for name, vc in self.vcs.items():
                 start = time.perf_counter()
-                out = vc.convert(source, profile)
+                out = vc.convert(source, profiles[name])
                 yield self._item(ctx, f"vc:{name}", "vc", out, refs, utt.transcript, source,
                                  time.perf_counter() - start, i, source_speaker=utt.speaker)
 
