@@ -80,9 +80,10 @@ def test_manifest_forms(tmp_path, espeak):
 
 
 def test_write_atomic_and_job_db(tmp_path):
-    target = tmp_path / "a.wav"
+    target = tmp_path / "out" / "a.wav"
+    target.parent.mkdir()
     write_atomic(target, b"RIFF1234")
-    assert target.read_bytes() == b"RIFF1234" and [p.name for p in tmp_path.iterdir()] == ["a.wav"]
+    assert target.read_bytes() == b"RIFF1234" and [p.name for p in target.parent.iterdir()] == ["a.wav"]
     db = JobDB(tmp_path, "fp1", "settings one")
     db.add(["a", "b"])
     db.mark_running("a")

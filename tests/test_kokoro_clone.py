@@ -162,8 +162,8 @@ def test_cloner_speaks_with_the_searched_style(kokoro: KokoroTTS, warm_home: Pat
 
     calls: list[int] = []
     monkeypatch.setattr(style_cache, "search_style", _fake_search(calls))
-    cloner = VoiceCloner(PipelineConfig(tts="kokoro", converter="none"),
-                         settings=Settings(home=warm_home))
+    cloner = VoiceCloner(PipelineConfig(tts="kokoro", converter="none", search_first=True),
+                         settings=Settings(home=warm_home))  # the refined style (start: test_first_use)
     cloner.tts = kokoro
     tables: list[np.ndarray | None] = []
     speak = kokoro.synthesize

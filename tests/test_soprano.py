@@ -577,7 +577,7 @@ def test_plain_stream_starts_after_a_few_tokens_and_joins_to_the_plain_speech(
     chunks = list(cloner.stream_plain(text, split="|"))
     plain = cloner.speak_plain(text, split="|")
     assert all(c.sample_rate == 32000 for c in chunks)
-    assert len(chunks[0]) == 2048  # one token: out after 4 + 1 tokens
+    assert len(chunks[0]) == 2 * 2048  # two tokens: out after 4 + 2 tokens
     joined = np.concatenate([c.samples for c in chunks])
     assert len(joined) == len(plain.audio)
     gap = int(PIECE_GAP_S * 32000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,9 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
         return JobSpec(profile=pipeline.profile(voice).to_dict(), pitch_shift=options.pitch_shift,
                        **common)
     Style(options.speed, options.pitch, options.energy)  # range checks before any work
-    cloner = VoiceCloner(options.pipeline, library, settings)
+    # a batch speaks many items with one style: the refined one (searched once, or cached), not
+    # the start style a single interactive `say` begins with
+    cloner = VoiceCloner(replace(options.pipeline, search_first=True), library, settings)
     lang = normalize_language(options.lang, cloner.tts.languages)
     profile = cloner.profile(voice)
     base, style = options.base_voice, None

@@ -144,4 +144,5 @@ def copied_settings(service: Service, record_id: float | None) -> dict[str, Any]
             "engine": record.engine, "candidates": s.get("candidates", 1),
             "seed": -1 if s.get("seed") is None else s["seed"], "speed": s.get("speed", 1.0),
             "pitch": s.get("pitch", 0.0), "energy": s.get("energy", 1.0),
-            "format": s.get("format", "wav") if s.get("format") != "pcm" else "wav"}
+            "format": s.get("format", "wav") if s.get("format") != "pcm" else "wav",
+            "captions": bool(s.get("timestamps", False))}
