@@ -98,7 +98,7 @@ def test_ui_actions_history_copy_and_import(warm_home: Path, tmp_path: Path):
     copied = act.copied_settings(service, gen.record.id)
     assert copied == {"text": "Hi there.", "split": "\\n", "voice": VOICE, "lang": "en",
                       "engine": gen.record.engine, "candidates": 1, "seed": 3, "speed": 1.1,
-                      "pitch": 1.0, "energy": 1.2, "format": "flac"}
+                      "pitch": 1.0, "energy": 1.2, "format": "flac", "captions": False}
     assert act.history_rows(service)[0][:3] == [gen.record.id, gen.record.created, "speech"]
     archive = service.library.export(VOICE, tmp_path / "v.zip")
     assert service.import_voice(archive, "copy").name == "copy"
