@@ -33,8 +33,13 @@ OLD = replace(NEW, search_first=True, strength_choice="piece")
 
 
 def _home_with_bundled(source: Settings) -> Settings:
-    """A fresh home whose cache holds only the machine's bundled-voice scores."""
+    """A fresh home whose cache holds only the machine's bundled-voice scores, and whose models
+    are this installation's (linked): what a new voice meets on a machine already set up (the
+    one-time model assembly and graph making of a fresh installation are not a voice's cost)."""
     home = Settings(home=Path(tempfile.mkdtemp(prefix="vx-bench-")))
+    if source.models_dir.is_dir():
+        home.models_dir.parent.mkdir(parents=True, exist_ok=True)
+        home.models_dir.symlink_to(source.models_dir.resolve(), target_is_directory=True)
     folder = home.cache_dir / "kokoro-styles"
     folder.mkdir(parents=True)
     for path in (source.cache_dir / "kokoro-styles").glob("bundled-*.npz"):
