@@ -18,7 +18,6 @@ from scipy.ndimage import uniform_filter1d
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
-from voxclone.convert.spectral_classes import fit_classes
 from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
 from voxclone.errors import AudioError, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
@@ -71,11 +70,7 @@ class KnnConverter(WorldConverter):
         for clip in clips:
             _check_rate(clip)
         parts = [self.analyze(c, self.config.target_f0_method) for c in clips]
-        out = self._stats(parts)
-        voiced = np.concatenate([(p.f0 > 0) & p.speech for p in parts])
-        frames = np.concatenate([p.mcep for p in parts])[voiced][:, 1:]
-        if self.config.n_classes > 1:
-            out["classes"] = fit_classes(frames, self.config.n_classes)
+        out = self._features_of(parts)
         out["matching_set"] = self.matching_set(clips, parts).to_text()
         return out
 

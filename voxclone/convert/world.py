@@ -81,7 +81,10 @@ class WorldConverter:
     def features(self, clips: list[Audio]) -> Features:
         """Target statistics: log-F0 mean/std, mel-cepstral mean/std of voiced and unvoiced
         frames, and the acoustic classes of the voiced frames."""
-        parts = [self.analyze(c, self.config.target_f0_method) for c in clips]
+        return self._features_of([self.analyze(c, self.config.target_f0_method) for c in clips])
+
+    def _features_of(self, parts: list[Analysis]) -> Features:
+        """:meth:`features` from the clips' analyses ``parts``."""
         out = self._stats(parts)
         voiced = np.concatenate([(p.f0 > 0) & p.speech for p in parts])
         frames = np.concatenate([p.mcep for p in parts])[voiced][:, 1:]

@@ -6,7 +6,6 @@ measured side by side in the same process.
 
 from __future__ import annotations
 
-import json
 import platform
 import resource
 import statistics
@@ -23,6 +22,7 @@ from voxclone.audio.f0 import extract_f0
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import get_converter
+from voxclone.eval.bench_files import save_results
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.timing import StageTimer
 from voxclone.tts.base import get_tts
@@ -293,11 +293,6 @@ def markdown(results: dict[str, Any]) -> str:
 
 def write_results(results: dict[str, Any], out_dir: Path = Path("bench/results")) -> Path:
     """Save JSON (with machine info) and Markdown under ``out_dir``; return the JSON path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    payload = {"date": stamp, "machine": platform.machine(), "python": platform.python_version(),
+    payload = {"machine": platform.machine(), "python": platform.python_version(),
                "config": asdict(BenchConfig()), **results}
-    path = out_dir / f"bench-{stamp}.json"
-    path.write_text(json.dumps(payload, indent=2, default=str))
-    (out_dir / f"bench-{stamp}.md").write_text(markdown(results) + "\n")
-    return path
+    return save_results("bench", payload, markdown(results), out_dir)

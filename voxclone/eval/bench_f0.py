@@ -11,7 +11,6 @@ and the timings are measured. ``python -m voxclone.eval.bench_f0`` writes JSON +
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -26,6 +25,7 @@ from voxclone.audio.f0 import F0_METHODS, extract_f0
 from voxclone.audio.io import load
 from voxclone.audio.types import Audio
 from voxclone.errors import VoxcloneError
+from voxclone.eval.bench_files import save_results
 
 EVAL_DATA = Path(__file__).resolve().parents[3] / "shared" / "eval-data"
 TTS_TEXTS = ("The birch canoe slid on the smooth planks.",
@@ -291,14 +291,9 @@ def main(argv: list[str] | None = None) -> None:
     if "harvest" not in methods:
         methods = ("harvest", *methods)
     results = run_f0_bench(F0BenchConfig(methods, pairs=args.pairs, runs=args.runs, eval_data=args.eval_data))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"f0-{time.strftime('%Y%m%d-%H%M%S')}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
     table = f0_markdown(results)
-    stem.with_suffix(".md").write_text(table + "\n")
     print(table)
-    print(f"\nsaved {stem}.json")
+    print(f"\nsaved {save_results('f0', results, table, args.out)}")
 
 
 if __name__ == "__main__":

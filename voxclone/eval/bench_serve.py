@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from voxclone.eval.bench_files import save_results
+
 VOICE, PLAIN, TEXT = "arctic", "alloy", "Hello there, how are you?"
 MODULE = "voxclone.eval.bench_serve"
 
@@ -171,12 +173,7 @@ def run(clients: int = 10, requests: int = 3) -> dict[str, Any]:
 
 def write_results(results: dict[str, Any], out_dir: Path) -> Path:
     """JSON and Markdown under ``out_dir``; the JSON path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out_dir / f"serve-{stamp}.json"
-    path.write_text(json.dumps({"date": stamp, **results}, indent=2))
-    (out_dir / f"serve-{stamp}.md").write_text(markdown(results) + "\n")
-    return path
+    return save_results("serve", results, markdown(results), out_dir)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,6 +27,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from voxclone.eval.bench_files import save_results
 from voxclone.tts.soprano.config import SAMPLE_RATE, TOKEN_SIZE
 
 CHARS_PER_SECOND = 14.0
@@ -234,14 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = run_soprano_bench(SopranoBenchConfig(args.runs, args.threads,
                                                    tuple(args.backends.split(","))))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"soprano-{time.strftime('%Y%m%d-%H%M%S')}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=1))
     table = soprano_markdown(results)
-    stem.with_suffix(".md").write_text(table + "\n")
     print(table)
-    print(f"\nsaved {stem}.json")
+    print(f"\nsaved {save_results('soprano', results, table, args.out)}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ class StreamPost:
     def __init__(self, in_rate: int, config: PipelineConfig, style: Style = Style(),
                  after: "StreamPost | None" = None) -> None:
         self.rate = config.output_sample_rate or in_rate
-        self.target_db, self.config = config.loudness_db, config
+        self.target_db = config.loudness_db
         self.energy_db = 6.0 * float(np.log2(style.energy)) if style.energy != 1.0 else 0.0
         self._resampler = (soxr.ResampleStream(in_rate, self.rate, 1, dtype="float32", quality="HQ")
                            if self.rate != in_rate else None)

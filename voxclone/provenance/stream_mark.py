@@ -51,8 +51,8 @@ class StreamMarker:
         cut = max(0, len(pending) - self.hold)
         released = pending[:cut]
         self._held, self._held_delta = pending[cut:], delta[cut:]
-        self._history = np.concatenate([self._history, released])[-self.context:] if self.context else \
-            np.zeros(0, np.float32)
+        history = np.concatenate([self._history, released])
+        self._history = history[max(0, len(history) - self.context):]
         return (released + delta[:cut]).astype(np.float32)
 
     def finish(self) -> np.ndarray:
