@@ -267,3 +267,28 @@ def test_ui_shows_captions_under_the_audio(warm_home: Path):
         assert act.captions(act.generate(service, plain)[0], plain) == ("", [])
     finally:
         service.shutdown()
+
+
+def test_api_convert_timestamps(client):
+    from voxclone.serve.encode import wav_bytes
+    from voxclone.tts import get_tts
+
+    text = "The birch canoe slid on the smooth planks."
+    source = get_tts("espeak").synthesize(text, "en")
+    files = {"file": ("source.wav", wav_bytes(source), "audio/wav")}
+    r = client.post("/v1/convert", files=files,
+                    data={"voice": "arctic", "timestamps": "true", "language": "en"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json", r.text
+    body = r.json()
+    samples, sr = sf.read(io.BytesIO(base64.b64decode(body["audio"])), dtype="float32")
+    audio = Audio(samples, sr)
+    assert "the source speech" in body["timing"]
+    heard = [w["word"].strip(".,").lower() for w in body["words"]]
+    assert {"the", "slid", "smooth"} <= set(heard), heard  # espeak-ng, as Whisper hears it
+    ends = 0.0
+    for w in body["words"]:
+        assert ends <= w["start"] < w["end"] <= audio.duration + 1e-3, w
+        ends = w["end"]
+    r = client.post("/v1/convert", files=files, data={"voice": "arctic", "language": "xx",
+                                                      "timestamps": "true"})
+    assert r.status_code == 422 and "xx" in r.json()["error"]["message"], r.text

@@ -65,7 +65,7 @@ def test_own_clip_matches_itself(knn, target, voice, espeak):
     """Each window of the target's own clip finds itself first (k = 1), so converting that clip
     with the matched envelope alone gives back nearly its own envelope."""
     bank = MatchingSet.from_text(target["matching_set"])
-    own = knn.matching_set([voice], [knn.analyze(voice, "harvest")])
+    own = knn.matching_set([voice], [knn.analyze(voice, knn.config.target_f0_method)])
     sims = own.keys @ bank.keys.T
     assert (sims.argmax(axis=1) == np.arange(len(own))).mean() > 0.95
     np.testing.assert_allclose(bank.match(own.keys, own.voiced, 1), own.values, atol=0.05)

@@ -69,7 +69,7 @@ class KnnConverter(WorldConverter):
         :mod:`voxclone.convert.matching_set`); each clip is analysed once."""
         for clip in clips:
             _check_rate(clip)
-        parts = [self.analyze(c, self.config.target_f0_method) for c in clips]
+        parts = [self.analyze(c, self.config.target_f0_method, False) for c in clips]
         out = self._features_of(parts)
         out["matching_set"] = self.matching_set(clips, parts).to_text()
         return out

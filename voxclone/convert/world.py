@@ -32,7 +32,7 @@ class WorldConfig:
     frame_period_ms: float = 5.0
     order: int = 34
     alpha: float = 0.455
-    target_f0_method: F0Method = "harvest"
+    target_f0_method: F0Method = "swift"
     n_classes: int = 8
     class_temperature: float = 2.0
     class_shrink: float = 30.0
@@ -64,8 +64,10 @@ class WorldConverter:
         key = "-".join(str(v) for v in asdict(config).values())
         self.version = f"world-3:{key}"
 
-    def analyze(self, audio: Audio, method: F0Method = "harvest") -> Analysis:
-        """WORLD analysis at the configured rate."""
+    def analyze(self, audio: Audio, method: F0Method = "harvest",
+                aperiodicity: bool = True) -> Analysis:
+        """WORLD analysis at the configured rate; without ``aperiodicity`` (statistics only,
+        never synthesised) ``ap`` is empty (T, 0) and D4C is not run."""
         cfg = self.config
         a = resample(audio, cfg.sample_rate)
         if a.duration < 0.1:
@@ -73,7 +75,8 @@ class WorldConverter:
         x = a.samples.astype(np.float64)
         f0, t = extract_f0(a, method, cfg.frame_period_ms)
         sp = pyworld.cheaptrick(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
-        ap = pyworld.d4c(x, f0, t, cfg.sample_rate, fft_size=self.fft_size)
+        ap = (pyworld.d4c(x, f0, t, cfg.sample_rate, fft_size=self.fft_size) if aperiodicity
+              else np.zeros((len(f0), 0)))
         mcep = sp2mc(sp, order=cfg.order, alpha=cfg.alpha)
         speech = mcep[:, 0] > (np.percentile(mcep[:, 0], 95) - 6.0)  # within ~50 dB of the peak
         return Analysis(f0, mcep, ap, speech, rms_db(a))
@@ -81,7 +84,8 @@ class WorldConverter:
     def features(self, clips: list[Audio]) -> Features:
         """Target statistics: log-F0 mean/std, mel-cepstral mean/std of voiced and unvoiced
         frames, and the acoustic classes of the voiced frames."""
-        return self._features_of([self.analyze(c, self.config.target_f0_method) for c in clips])
+        return self._features_of([self.analyze(c, self.config.target_f0_method, False)
+                                  for c in clips])
 
     def _features_of(self, parts: list[Analysis]) -> Features:
         """:meth:`features` from the clips' analyses ``parts``."""

@@ -37,11 +37,15 @@ TTS_VOICES = (("espeak", None), ("espeak", "en-us+f3"), ("piper", None), ("kokor
 class F0BenchConfig:
     """methods: trackers compared (harvest is the reference); clips_per_speaker: dev clips per
     speaker for agreement; pairs: source→target conversions scored for quality (0 skips);
-    rtf_seconds: length of the timed conversion input; runs: timed runs (median)."""
+    rtf_seconds: length of the timed conversion input; runs: timed runs (median);
+    target_pairs: conversions scored with the *target's* statistics made by each of
+    ``target_methods`` (0 skips)."""
 
     methods: tuple[str, ...] = F0_METHODS
     clips_per_speaker: int = 3
     pairs: int = 8
+    target_pairs: int = 12
+    target_methods: tuple[str, ...] = ("harvest", "swift")
     rtf_seconds: float = 10.0
     runs: int = 3
     eval_data: str = str(EVAL_DATA)
@@ -209,6 +213,41 @@ def quality_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]], method
     return rows
 
 
+def target_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]],
+                methods: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Per conversion and tracker for the *target's* enrolment clips (the profile's F0
+    statistics and voiced/unvoiced split): the profile's build time, its log-F0 mean and spread,
+    and the conversion's quality as :func:`quality_rows` (the source tracked by the default)."""
+    from voxclone.asr import word_error_rate
+    from voxclone.audio.speaker import referee_encoder, speaker_encoder
+    from voxclone.convert.world import WorldConfig, WorldConverter
+    from voxclone.eval.similarity import similarity_to_set
+    from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
+    from voxclone.voices.profile import build_profile
+
+    vc = VoiceConversionPipeline(PipelineConfig())
+    judges = {"sim_resemblyzer": speaker_encoder(), "sim_dvector": referee_encoder()}
+    rows = []
+    for clip, enrol, held, key in pairs:
+        refs = {name: [enc.embed(a) for a in held] for name, enc in judges.items()}
+        for m in methods:
+            began = time.process_time()
+            converter = WorldConverter(WorldConfig(target_f0_method=m))  # type: ignore[arg-type]
+            profile = build_profile(key.replace("/", "-"), enrol, converter)
+            cpu = time.process_time() - began
+            out = vc.convert(clip.audio, profile)
+            row = {"source": clip.name, "group": clip.group, "target": key, "method": m,
+                   "profile_cpu_s": round(cpu, 2),
+                   "enrol_s": round(sum(a.duration for a in enrol), 1),
+                   "lf0_mean": round(float(profile.features["lf0_mean"]), 4),
+                   "lf0_std": round(float(profile.features["lf0_std"]), 4)}
+            row.update({name: round(similarity_to_set(out, refs[name], enc), 4)
+                        for name, enc in judges.items()})
+            row["wer"] = round(word_error_rate(out, clip.text, "en")[0], 4)
+            rows.append(row)
+    return rows
+
+
 def quality_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Means per tracker over the conversions, and the mean paired difference from harvest."""
     out = []
@@ -222,6 +261,25 @@ def quality_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             diffs = [r[k] - base[(r["source"], r["target"])][k] for r in mine if (r["source"], r["target"]) in base]
             summary[f"{k}_vs_harvest"] = round(statistics.mean(diffs), 4) if diffs else None
         out.append(summary)
+    return out
+
+
+def target_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`quality_summary` of :func:`target_rows` plus the profile's CPU seconds per second
+    of enrolment and, against harvest's statistics, the mean absolute log-F0 mean difference
+    (cents) and the mean ratio of log-F0 spreads."""
+    out = quality_summary(rows)
+    base = {(r["source"], r["target"]): r for r in rows if r["method"] == "harvest"}
+    for summary in out:
+        mine = [r for r in rows if r["method"] == summary["method"]]
+        summary["profile_cpu_s_per_s"] = round(sum(r["profile_cpu_s"] for r in mine)
+                                               / max(sum(r["enrol_s"] for r in mine), 1e-9), 4)
+        pairs = [(r, base[(r["source"], r["target"])]) for r in mine
+                 if (r["source"], r["target"]) in base]
+        summary["lf0_mean_cents"] = round(statistics.mean(
+            abs(r["lf0_mean"] - b["lf0_mean"]) * 1200 / np.log(2) for r, b in pairs), 1)
+        summary["lf0_std_ratio"] = round(statistics.mean(
+            r["lf0_std"] / b["lf0_std"] for r, b in pairs), 3)
     return out
 
 
@@ -247,6 +305,10 @@ def run_f0_bench(config: F0BenchConfig = F0BenchConfig()) -> dict[str, Any]:
         rows = quality_rows(conversion_pairs(root, config.pairs), config.methods)
         results["quality"] = rows
         results["quality_summary"] = quality_summary(rows) if rows else []
+    if config.target_pairs:
+        rows = target_rows(conversion_pairs(root, config.target_pairs), config.target_methods)
+        results["target"] = rows
+        results["target_summary"] = target_summary(rows) if rows else []
     results["load_avg_after"] = list(os.getloadavg())
     return results
 
@@ -275,6 +337,18 @@ def f0_markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {r['method']} | {r['conversions']} | {r['sim_resemblyzer']:.3f} | "
                          f"{r['sim_resemblyzer_vs_harvest']:+.3f} | {r['sim_dvector']:.3f} | "
                          f"{r['sim_dvector_vs_harvest']:+.3f} | {r['wer']:.3f} | {r['wer_vs_harvest']:+.3f} |")
+    if results.get("target_summary"):
+        lines += ["", "Tracker of the target's statistics (enrolment clips; the source tracked by "
+                  "the default; Δ = paired difference from harvest):", "",
+                  "| tracker | conversions | profile CPU-s per s | log-F0 mean vs harvest (cents) | "
+                  "log-F0 spread / harvest's | resemblyzer | Δ | d-vector | Δ | WER | Δ |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in results["target_summary"]:
+            lines.append(f"| {r['method']} | {r['conversions']} | {r['profile_cpu_s_per_s']:.3f} | "
+                         f"{r['lf0_mean_cents']:.0f} | {r['lf0_std_ratio']:.2f} | "
+                         f"{r['sim_resemblyzer']:.3f} | {r['sim_resemblyzer_vs_harvest']:+.3f} | "
+                         f"{r['sim_dvector']:.3f} | {r['sim_dvector_vs_harvest']:+.3f} | "
+                         f"{r['wer']:.3f} | {r['wer_vs_harvest']:+.3f} |")
     return "\n".join(lines)
 
 
@@ -283,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pairs", type=int, default=8, help="dev conversions scored (0 skips)")
+    parser.add_argument("--target-pairs", type=int, default=12,
+                        help="dev conversions scored per tracker of the target's statistics (0 skips)")
     parser.add_argument("--methods", default=",".join(F0_METHODS))
     parser.add_argument("--eval-data", default=str(EVAL_DATA))
     parser.add_argument("--out", default="bench/results")
@@ -290,7 +366,8 @@ def main(argv: list[str] | None = None) -> None:
     methods = tuple(args.methods.split(","))
     if "harvest" not in methods:
         methods = ("harvest", *methods)
-    results = run_f0_bench(F0BenchConfig(methods, pairs=args.pairs, runs=args.runs, eval_data=args.eval_data))
+    results = run_f0_bench(F0BenchConfig(methods, pairs=args.pairs, runs=args.runs,
+                                             target_pairs=args.target_pairs, eval_data=args.eval_data))
     table = f0_markdown(results)
     print(table)
     print(f"\nsaved {save_results('f0', results, table, args.out)}")

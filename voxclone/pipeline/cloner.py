@@ -474,13 +474,23 @@ class VoiceCloner:
             return
         ahead = max(1, int(getattr(self.tts, "workers", 1)))
         with ThreadPoolExecutor(ahead + 1, thread_name_prefix="voxclone-piece") as pool:
-            fraction = (pool.submit(self._voice_fraction, voice_id, lang, profile, settings, timer)
-                        if self._per_voice_strength() else None)
-            pending = deque(pool.submit(speak, t) for t in texts[:ahead])
-            for i in range(len(texts)):
+            fraction: Future[float] | None = None
+            if self._per_voice_strength():
+                known = self._voice_fraction(voice_id, lang, profile, settings, timer, False)
+                fraction = (pool.submit(self._voice_fraction, voice_id, lang, profile, settings,
+                                        timer) if known is None else _done(known))
+            # While a new voice's strength is being chosen, one piece at a time: the choice's
+            # speech and syntheses fill the cores, and more TTS beside them delays the first audio.
+            def room() -> int:
+                return ahead if fraction is None or fraction.done() else 1
+
+            pending = deque(pool.submit(speak, t) for t in texts[:room()])
+            queued = len(pending)
+            for _ in range(len(texts)):
                 audio = pending.popleft().result()
-                if i + ahead < len(texts):
-                    pending.append(pool.submit(speak, texts[i + ahead]))
+                while queued < len(texts) and len(pending) < room():
+                    pending.append(pool.submit(speak, texts[queued]))
+                    queued += 1
                 yield self._convert_piece(audio, lang, voice_id, style, profile, settings, timer,
                                           None if fraction is None else fraction.result())
 
@@ -512,14 +522,18 @@ class VoiceCloner:
             return self._post(audio, style)
 
     def _voice_fraction(self, voice_id: str, lang: str, profile: VoiceProfile,
-                        settings: ConvertSettings, timer: StageTimer) -> float:
-        """world-auto's strength for this voice and base voice (chosen once, then cached)."""
+                        settings: ConvertSettings, timer: StageTimer,
+                        compute: bool = True) -> float | None:
+        """world-auto's strength for this voice and base voice (chosen once, then cached;
+        without ``compute`` only read: None when not chosen yet)."""
         from voxclone.pipeline.strength import voice_fraction
+
+        def speak(text: str) -> Audio:
+            return self._base_speech(text, lang, voice_id, Style())
 
         with timer.stage("strength"):
             return voice_fraction(self.converter, self.tts.name, voice_id, lang, profile.features,
-                                  settings, lambda t: self._base_speech(t, lang, voice_id, Style()),
-                                  self.settings.cache_dir)
+                                  settings, speak if compute else None, self.settings.cache_dir)
 
     def _source_features(self, voice_id: str, lang: str, timer: StageTimer):
         """The base voice's own converter features, for converters that take them (cached)."""
@@ -567,3 +581,10 @@ def _fetch_hint(engine: str, voice: str) -> str:
     if engine == "kokoro":
         return "; the full Kokoro voice set comes with `voxclone models fetch kokoro`"
     return ""
+
+
+def _done(value: float) -> Future[float]:
+    """A future that already holds ``value``."""
+    future: Future[float] = Future()
+    future.set_result(value)
+    return future

@@ -37,11 +37,12 @@ def calibration_text(lang: str) -> str:
 
 
 def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: Features,
-                   settings: ConvertSettings, speak: Callable[[str], Audio],
-                   cache_dir: Path | None) -> float:
+                   settings: ConvertSettings, speak: Callable[[str], Audio] | None,
+                   cache_dir: Path | None) -> float | None:
     """The fraction of ``settings.strength`` (one of ``converter.strengths``) whose output of the
     calibration text scores closest to the target; ``speak(text)`` synthesises with the base
-    voice. Computed once per key (one caller at a time), then read."""
+    voice. Computed once per key (one caller at a time), then read; with ``speak`` None only
+    read (None when it was never computed)."""
     text = calibration_text(lang)
     target_id = hashlib.sha256(json.dumps(target, sort_keys=True).encode()).hexdigest()
     key = json.dumps([STRENGTH_VERSION, tts_name, voice_id, lang, converter.name, converter.version,
@@ -52,6 +53,8 @@ def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: F
         if digest in _MEMORY:
             return _MEMORY[digest]
         fraction = _read(path)
+        if fraction is None and speak is None:
+            return None
         if fraction is None:
             _, fraction = converter.choose(speak(text), target, _neutral(settings))
             if path is not None:

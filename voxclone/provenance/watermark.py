@@ -184,11 +184,14 @@ def _stacks(model: PerthNet) -> tuple[dict, dict]:
 
 def _cached_graphs() -> tuple[Path, Path]:
     """Exported encoder and decoder graphs of the bundled checkpoint (made once, then cached;
-    the key changes with the checkpoint file and the export format)."""
+    the key is the checkpoint's content and the export format, so a reinstall of the same
+    package finds them; graphs of other keys are removed when new ones are written)."""
     path = bundled_checkpoint()
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{GRAPH_FORMAT}"
-                         .encode()).hexdigest()[:16]
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    key = hashlib.sha256(f"{digest.hexdigest()}|{GRAPH_FORMAT}".encode()).hexdigest()[:16]
     folder = Settings().cache_dir / "perth"
     enc, dec = folder / f"perth-encoder-{key}.onnx", folder / f"perth-decoder-{key}.onnx"
     if not (enc.is_file() and dec.is_file()):
@@ -197,6 +200,9 @@ def _cached_graphs() -> tuple[Path, Path]:
         stacks = _stacks(PerthNet.from_pretrained(path))
         write_onnx(stacks[0], enc)
         write_onnx(stacks[1], dec)
+        for old in folder.glob("perth-*.onnx"):
+            if old not in (enc, dec):
+                old.unlink(missing_ok=True)
     return enc, dec
 
 

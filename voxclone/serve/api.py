@@ -140,13 +140,18 @@ def api_router(service: Service) -> APIRouter:
     async def convert(file: UploadFile = File(...), voice: str = Form(...),
                       pitch_shift: float = Form(0.0), strength: float = Form(1.0),
                       engine: str | None = Form(None), response_format: str = Form("wav"),
-                      watermark: bool = Form(True)) -> Response:
-        """Convert uploaded speech into ``voice``."""
+                      watermark: bool = Form(True), timestamps: bool = Form(False),
+                      language: str | None = Form(None)) -> Response:
+        """Convert uploaded speech into ``voice``. ``timestamps``: JSON with the audio in base64
+        beside every word heard in the source (the conversion keeps its timing); ``language``
+        of the speech for them (default: detected)."""
         data = await _read_upload(service, file)
         name = file.filename or "upload.wav"
         gen = await service.submit(lambda: service.convert(from_bytes(data, name), voice, pitch_shift,
                                                            strength, engine, response_format, name,
-                                                           watermark))
+                                                           watermark, timestamps, language))
+        if timestamps:
+            return _captioned_response(gen, response_format)
         return _audio_response(gen, response_format)
 
     @router.post("/v1/detect", tags=["provenance"])

@@ -257,11 +257,16 @@ class Service:
     # --- conversion --------------------------------------------------------------------------
     def convert(self, source: Audio, voice: str, pitch_shift: float = 0.0, strength: float = 1.0,
                 engine: str | None = None, fmt: str = "wav", source_name: str = "upload",
-                watermark: bool = True) -> Generation:
-        """Convert ``source`` speech into ``voice``; saved and recorded like speech."""
+                watermark: bool = True, timestamps: bool = False,
+                lang: str | None = None) -> Generation:
+        """Convert ``source`` speech into ``voice``; saved and recorded like speech.
+        ``timestamps``: also the words heard in the source (``lang``, default detected), whose
+        times the conversion keeps."""
         validate_name(voice)
         check_format(fmt)
         check_watermark(watermark, self.config)
+        if lang is not None:
+            lang = normalize_language(lang, tuple(LANGUAGE_NAMES))
         rt = self.runtime
         _, conv = parse_engine(engine, rt if rt.converter != AUTO else replace(rt, converter=CONVERT_DEFAULT))
         timer = StageTimer()
@@ -277,7 +282,15 @@ class Service:
         record = self.history.add(GenerationRecord("convert", "", voice, f"-:{conv}", settings, timings,
                                                    round(out.duration, 3), str(path),
                                                    created=info["created"]))
-        return Generation(record, out, path, [("-", None, path, out)])
+        if not timestamps:
+            return Generation(record, out, path, [("-", None, path, out)])
+        from voxclone.pipeline.captions import speech_words
+
+        heard = speech_words(source, lang)
+        words = [replace(w, start=min(w.start, out.duration), end=min(w.end, out.duration))
+                 for w in heard.words]
+        return Generation(record, out, path, [("-", None, path, out)], words,
+                          f"{heard.model} (the source speech)")
 
     # --- voices ------------------------------------------------------------------------------
     def add_voice(self, name: str, files: list[tuple[str, bytes]], replace: bool = False,
