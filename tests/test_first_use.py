@@ -139,6 +139,36 @@ def test_voice_strength_is_chosen_once_for_concurrent_callers(tmp_path: Path, es
     assert strength.calibration_text("en").count(".") == strength.CALIBRATION_SENTENCES
 
 
+def test_shared_base_voices_keep_their_calibration_speech(tmp_path: Path, espeak) -> None:
+    """A shared base voice's calibration speech is spoken once for every target (the same
+    samples read back, a damaged file spoken again); a voice's own style keeps nothing."""
+    from voxclone.pipeline import strength
+
+    spoken: list[str] = []
+
+    def speak(text: str):
+        spoken.append(text)
+        return espeak.synthesize(text, "en")
+
+    strength._MEMORY.clear()
+    converter = _CountingAuto()
+    for i in range(2):  # two targets, one shared base voice
+        target = {"embedding": [0.3 * (i + 1)] * 4, "lf0_mean": 4.0 + i}
+        strength.voice_fraction(converter, "espeak", "en-us", "en", target, ConvertSettings(),
+                                speak, tmp_path, shared=True)
+    assert converter.calls == 2 and spoken == [strength.calibration_text("en")]
+    kept = strength.calibration_speech("espeak", "en-us", "en", speak, tmp_path)
+    again = espeak.synthesize(strength.calibration_text("en"), "en")
+    assert len(spoken) == 1 and np.array_equal(kept.samples, again.samples)
+    (path,) = (tmp_path / "strengths").glob("speech-*.npz")
+    path.write_bytes(b"damaged")
+    assert len(strength.calibration_speech("espeak", "en-us", "en", speak, tmp_path)) == len(again)
+    assert len(spoken) == 2
+    strength.voice_fraction(converter, "espeak", "style:own", "en", {"embedding": [0.5] * 4},
+                            ConvertSettings(), speak, tmp_path, shared=False)
+    assert len(spoken) == 3 and len(list((tmp_path / "strengths").glob("speech-*.npz"))) == 1
+
+
 def test_convert_at_gives_the_chosen_output(warm_encoder, arctic, espeak) -> None:
     from voxclone.convert.world_auto import AutoWorldConverter
 

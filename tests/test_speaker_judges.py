@@ -29,6 +29,42 @@ def test_dvector_equals_the_packages_own_embedding(arctic: Audio) -> None:
         assert cosine(ours.embed(Audio(samples, 16000)), theirs) >= 0.9999
 
 
+def test_ge2e_equals_the_resemblyzer_package(arctic: Audio, espeak) -> None:
+    """Preparation (level, VAD cut) and embedding equal the package's own on speech, on a
+    clip shorter than one partial, on a quiet clip and on noise."""
+    resemblyzer = pytest.importorskip("resemblyzer")
+    from voxclone.audio.ge2e import GE2EEncoder, prepare
+
+    theirs = resemblyzer.VoiceEncoder("cpu", verbose=False)
+    ours = GE2EEncoder.from_pretrained()
+    speech = resample(arctic, 16000).samples
+    tts = resample(espeak.synthesize("The birch canoe slid on the smooth planks.", "en"), 16000)
+    noise = np.random.default_rng(0).normal(0, 0.05, 32000).astype(np.float32)
+    for wav in (speech, speech[:8000], 0.01 * speech, tts.samples, noise):
+        expected = resemblyzer.preprocess_wav(wav, source_sr=16000)
+        prepared = prepare(wav)
+        assert len(prepared) == len(expected) and np.allclose(prepared, expected, atol=1e-6)
+        if len(prepared) < 4000:
+            prepared = expected = wav
+        assert np.abs(ours.embed(prepared) - theirs.embed_utterance(expected)).max() < 1e-5
+
+
+def test_ge2e_loads_strictly(tmp_path) -> None:
+    import torch
+
+    from voxclone.audio.ge2e import GE2EEncoder
+    from voxclone.errors import ModelCorrupt
+
+    state = GE2EEncoder().state_dict()
+    state.pop("linear.bias")
+    torch.save({"model_state": state}, tmp_path / "cut.pt")
+    with pytest.raises(ModelCorrupt, match="linear.bias"):
+        GE2EEncoder.from_pretrained(tmp_path / "cut.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelCorrupt, match="junk.pt"):
+        GE2EEncoder.from_pretrained(tmp_path / "junk.pt")
+
+
 def test_mel_filterbank_matches_librosa() -> None:
     librosa = pytest.importorskip("librosa")
     expected = librosa.filters.mel(sr=16000, n_fft=512, n_mels=40)

@@ -39,29 +39,27 @@ class SpeakerEncoder(Protocol):
 
 
 class ResemblyzerEncoder:
-    """The GE2E d-vector encoder shipped (with its weights) by ``resemblyzer``; 256-dim."""
+    """The GE2E d-vector encoder whose weights ship in ``resemblyzer``; 256-dim. Run by
+    :mod:`voxclone.audio.ge2e` (the same numbers, without the package's librosa import)."""
 
     name = "resemblyzer"
     dim = 256
 
     def __init__(self) -> None:
-        try:
-            from resemblyzer import VoiceEncoder
-        except ImportError as exc:  # pragma: no cover - dependency of the base install
-            raise EngineUnavailable("resemblyzer is not installed: `pip install resemblyzer`.") from exc
-        self._encoder = VoiceEncoder(device="cpu", verbose=False)
+        from voxclone.audio.ge2e import GE2EEncoder
+
+        self._encoder = GE2EEncoder.from_pretrained()
         self._lock = threading.Lock()
 
     def embed(self, audio: Audio) -> np.ndarray:
-        from resemblyzer import preprocess_wav
+        from voxclone.audio.ge2e import prepare
 
         wav = resample(audio, ENCODER_SR).samples
-        prepared = preprocess_wav(wav, source_sr=ENCODER_SR)
+        prepared = prepare(wav)
         if len(prepared) < ENCODER_SR // 4:  # VAD removed nearly everything: use the raw clip
             prepared = wav
         with self._lock, _one_torch_thread():
-            emb = self._encoder.embed_utterance(prepared)
-        return (emb / max(np.linalg.norm(emb), 1e-9)).astype(np.float32)
+            return self._encoder.embed(prepared)
 
     def embed_many(self, clips: list[Audio]) -> np.ndarray:
         """One embedding for several clips of a speaker: the normalised mean, shape (dim,)."""

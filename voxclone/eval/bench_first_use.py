@@ -32,11 +32,17 @@ NEW = PipelineConfig(tts="kokoro", converter="world-auto")
 OLD = replace(NEW, search_first=True, strength_choice="piece")
 
 
-def _home_with_bundled(source: Settings) -> Settings:
-    """A fresh home whose cache holds only the machine's bundled-voice scores, and whose models
-    are this installation's (linked): what a new voice meets on a machine already set up (the
-    one-time model assembly and graph making of a fresh installation are not a voice's cost)."""
+def _home_with_bundled(source: Settings, shared_speech: bool = False) -> Settings:
+    """A fresh home whose cache holds only the machine's bundled-voice scores (and with
+    ``shared_speech`` the calibration speech of shared base voices, see
+    :mod:`voxclone.pipeline.strength`), and whose models are this installation's (linked): what a
+    new voice meets on a machine already set up (the one-time model assembly and graph making of
+    a fresh installation are not a voice's cost)."""
     home = Settings(home=Path(tempfile.mkdtemp(prefix="vx-bench-")))
+    if shared_speech:
+        (home.cache_dir / "strengths").mkdir(parents=True)
+        for path in (source.cache_dir / "strengths").glob("speech-*.npz"):
+            shutil.copy(path, home.cache_dir / "strengths" / path.name)
     if source.models_dir.is_dir():
         home.models_dir.parent.mkdir(parents=True, exist_ok=True)
         home.models_dir.symlink_to(source.models_dir.resolve(), target_is_directory=True)
@@ -75,15 +81,38 @@ def steady_rtf(cloner: VoiceCloner, runs: int = 2) -> dict[str, Any]:
             "stages_ms": {k: round(v) for k, v in stages.items()}}
 
 
+def _measure(label: str, clips: list[Path], home: Path, runs: int) -> dict[str, Any]:
+    """One path's first use (and, but for "new_shared", steady state) in ``home``."""
+    config, overlap = (OLD, False) if label == "old" else (NEW, True)
+    seconds, cloner = first_audio_s(config, clips, Settings(home=home), overlap)
+    out: dict[str, Any] = {"first_audio_s": round(seconds, 1)}
+    if label != "new_shared":
+        out.update(steady_rtf(cloner, runs))
+    return out
+
+
 def run_first_use_bench(clips: list[Path], runs: int = 2) -> dict[str, Any]:
-    """First use and steady state, new path then old (the new pays the process's cold start)."""
+    """First use and steady state, each path in a new process (paying its cold start).
+
+    "new" is a voice whose start style no voice of this machine spoke before; "new_shared"
+    another new voice (a fresh home again) whose start style's calibration speech the first left
+    behind, as for every later voice that starts from the same bundled voice."""
+    import multiprocessing
+
     base = Settings()
     out: dict[str, Any] = {}
-    for label, config, overlap in (("new", NEW, True), ("old", OLD, False)):
-        home = _home_with_bundled(base)
-        seconds, cloner = first_audio_s(config, clips, home, overlap)
-        out[label] = {"first_audio_s": round(seconds, 1), **steady_rtf(cloner, runs)}
-        shutil.rmtree(home.home, ignore_errors=True)
+    first_home = _home_with_bundled(base)
+    homes = {"new": first_home, "old": _home_with_bundled(base)}
+    context = multiprocessing.get_context("spawn")
+    try:
+        for label in ("new", "new_shared", "old"):
+            if label == "new_shared":
+                homes[label] = _home_with_bundled(first_home, True)
+            with context.Pool(1) as pool:
+                out[label] = pool.apply(_measure, (label, clips, homes[label].home, runs))
+    finally:
+        for home in homes.values():
+            shutil.rmtree(home.home, ignore_errors=True)
     out["first_audio_ratio"] = round(out["old"]["first_audio_s"] / out["new"]["first_audio_s"], 2)
     out["rtf_ratio"] = round(out["old"]["rtf"] / out["new"]["rtf"], 2)
     return out
@@ -134,9 +163,12 @@ def first_use_markdown(results: dict[str, Any]) -> str:
         lines += ["| kokoro:world-auto | first audio, new voice (s) | steady RTF, 4 sentences | "
                   "CPU s per audio s |", "|---|---|---|---|"]
         for label, name in (("old", "full search first, strength per piece, sequential"),
-                            ("new", "start style, strength per voice, overlapped")):
-            r = timing[label]
-            lines.append(f"| {name} | {r['first_audio_s']} | {r['rtf']} | {r['cpu_s_per_audio_s']} |")
+                            ("new", "start style, strength per voice, overlapped"),
+                            ("new_shared", "the same, start style's calibration speech kept")):
+            r = timing.get(label)
+            if r:
+                lines.append(f"| {name} | {r['first_audio_s']} | {r.get('rtf', '–')} | "
+                             f"{r.get('cpu_s_per_audio_s', '–')} |")
         lines.append(f"\nold/new: first audio {timing['first_audio_ratio']}x, "
                      f"RTF {timing['rtf_ratio']}x")
     quality = results.get("quality")

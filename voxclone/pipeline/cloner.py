@@ -93,6 +93,7 @@ class VoiceCloner:
         self.converter: Converter | None = (None if config.converter == "none"
                                             else get_converter(config.converter))
         self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
+        self._shared_styles: set[str] = set()  # ids of start styles (not one voice's own)
         self.overlap_pieces = True
         """Speak the next pieces while converting this one (False: one after the other, the
         same audio; for measurement)."""
@@ -365,7 +366,11 @@ class VoiceCloner:
 
     def _kokoro_style(self, voice: VoiceRef, progress: bool = False) -> str:
         """The Kokoro style of ``voice`` (see :meth:`style_stage`); returns its style id."""
-        return self.add_style(self._kokoro_result(voice, progress, self.config.search_first).table)
+        result = self._kokoro_result(voice, progress, self.config.search_first)
+        style_id = self.add_style(result.table)
+        if result.stage == "start":  # a bundled voice or blend: other voices speak with it too
+            self._shared_styles.add(style_id)
+        return style_id
 
     def _kokoro_result(self, voice: VoiceRef, progress: bool, search_first: bool):
         """The cached or found style: refined, else (unless ``search_first``) the start style."""
@@ -531,9 +536,11 @@ class VoiceCloner:
         def speak(text: str) -> Audio:
             return self._base_speech(text, lang, voice_id, Style())
 
+        shared = voice_id not in self._styles or voice_id in self._shared_styles
         with timer.stage("strength"):
             return voice_fraction(self.converter, self.tts.name, voice_id, lang, profile.features,
-                                  settings, speak if compute else None, self.settings.cache_dir)
+                                  settings, speak if compute else None, self.settings.cache_dir,
+                                  shared)
 
     def _source_features(self, voice_id: str, lang: str, timer: StageTimer):
         """The base voice's own converter features, for converters that take them (cached)."""
