@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 
 from voxclone.errors import VoxcloneError
+from voxclone.paths import blocking_file
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,11 +75,9 @@ def _writable(path: Path, suffixes: tuple[str, ...], noun: str, error: type[Voxc
     folder, a path under a file, or an unknown suffix."""
     if path.is_dir() or str(path).endswith(("/", "\\")):
         raise error(f"The output {path} is a folder: name a file, e.g. {path / example}.")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise error(f"Cannot write {path}: {parent} is a file, not a folder.")
+    blocker = blocking_file(path)
+    if blocker is not None:
+        raise error(f"Cannot write {path}: {blocker} is a file, not a folder.")
     if path.suffix.lower() not in suffixes:
         raise error(f"Cannot write '{path.suffix or path.name}' files: name the {noun} "
                     f"with one of {', '.join(suffixes)}.")

@@ -70,8 +70,13 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                      "prepare`) instead of speaking at once with its start style."),
         no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
         captions: Path = CAPTIONS_OPT,
+        match_rate: bool = typer.Option(False, "--match-rate", help="Speak at the voice's own "
+                                        "pace: the base TTS's speed scaled by the syllable rate "
+                                        "of the voice's clips over the base voice's (--speed "
+                                        "multiplies it)."),
         ) -> None:
     """Speak TEXT in a cloned voice (or, without --voice/--ref, in the engine's own voice)."""
+    from voxclone.errors import InvalidSetting
     from voxclone.pipeline import PipelineConfig, VoiceCloner
     from voxclone.pipeline.defaults import default_pipeline
     from voxclone.tts import Style
@@ -84,11 +89,14 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     if plain and not tts:
         voice_arg(voice, [])  # neither a voice nor an engine: say what to give
     tts, converter = tts or default_tts, converter or ("none" if plain else default_converter)
+    if match_rate and plain:
+        raise InvalidSetting("--match-rate paces a cloned voice: give --voice NAME or --ref FILE.")
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
                                         effort=effort, watermark=not no_watermark,
-                                        search_first=prepare))
+                                        search_first=prepare, match_rate=match_rate))
     settings = {"lang": lang, "speed": speed, "pitch": pitch, "energy": energy, "strength": strength,
-                "effort": effort, "candidates": candidates, "split": split, "stream": stream}
+                "effort": effort, "candidates": candidates, "split": split, "stream": stream,
+                "match_rate": match_rate}
     info = dict(kind="speech", text=text, voice=voice or "reference files", engine=f"{tts}:{converter}",
                 settings=settings, watermark=not no_watermark, seed=seed, consent=provenance_cli.consent_of(voice))
     if plain and stream:

@@ -94,6 +94,7 @@ class VoiceCloner:
                                             else get_converter(config.converter))
         self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
         self._shared_styles: set[str] = set()  # ids of start styles (not one voice's own)
+        self._rate_factors: dict[tuple, float] = {}  # (base voice, lang, clips) → speed factor
         self.overlap_pieces = True
         """Speak the next pieces while converting this one (False: one after the other, the
         same audio; for measurement)."""
@@ -195,12 +196,16 @@ class VoiceCloner:
         bar = tqdm(total=len(jobs), desc="say", unit="piece", disable=not progress or None)
         results: list[tuple[str, list[Audio]]] = []
         prefetch = getattr(self.tts, "prefetch", None)  # engines that batch pieces (soprano)
+        paced: dict[str, Style] = {}
         for voice_id in voices:
             pieces = []
+            with timer.stage("rate"):
+                paced[voice_id] = self._paced(style, voice, profile, lang, voice_id)
             if prefetch is not None and voice_id not in self._styles:
                 with timer.stage("tts"):
-                    prefetch(pieces_text, lang, voice_id, style)
-            for audio in self._speak_pieces(pieces_text, lang, voice_id, style, profile, timer):
+                    prefetch(pieces_text, lang, voice_id, paced[voice_id])
+            for audio in self._speak_pieces(pieces_text, lang, voice_id, paced[voice_id], profile,
+                                            timer):
                 pieces.append(audio)
                 bar.update()
             results.append((voice_id, pieces))
@@ -213,7 +218,7 @@ class VoiceCloner:
                            clips_id(profile.clip_hashes))
         if timestamps:
             with timer.stage("captions"):
-                self._add_words(result, pieces_text, lang, style)
+                self._add_words(result, pieces_text, lang, paced[voice_id])
         result.rtf = (time.perf_counter() - start) / max(audio.duration, 1e-6)
         return result
 
@@ -224,6 +229,7 @@ class VoiceCloner:
         pieces_text = split_text(text, split)
         profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, False, StageTimer())
         voice_id = voices[0]
+        style = self._paced(style, voice, profile, lang, voice_id)
         yield from self._speak_pieces(pieces_text, lang, voice_id, style, profile, StageTimer())
 
     def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
@@ -244,9 +250,11 @@ class VoiceCloner:
         from voxclone.pipeline.captions import piece_words, shift
 
         lang = normalize_language(lang, self.tts.languages)
-        voice_id = self._candidate_voices(self.profile(voice), lang, base_voice, 1, voice)[0]
+        profile = self.profile(voice)
+        voice_id = self._candidate_voices(profile, lang, base_voice, 1, voice)[0]
         start = 0.0
         chunks = self.say_stream(text, voice, lang, style, voice_id, split)
+        style = self._paced(style, voice, profile, lang, voice_id)  # as say_stream speaks
         for i, (piece_text, chunk) in enumerate(zip(split_text(text, split), chunks)):
             gap = int(PIECE_GAP_S * chunk.sample_rate) if i else 0
             piece = Audio(chunk.samples[gap:], chunk.sample_rate)
@@ -498,6 +506,44 @@ class VoiceCloner:
                     queued += 1
                 yield self._convert_piece(audio, lang, voice_id, style, profile, settings, timer,
                                           None if fraction is None else fraction.result())
+
+    def _paced(self, style: Style, voice: VoiceRef, profile: VoiceProfile, lang: str,
+               voice_id: str) -> Style:
+        """``style`` at the voice's own pace (``match_rate``): its speed times the voice's
+        speaking rate over the base voice's, measured once each and cached."""
+        if not self.config.match_rate:
+            return style
+        from dataclasses import replace as with_fields
+
+        from voxclone.pipeline import speaking_rate
+        from voxclone.pipeline.strength import calibration_text
+
+        key = (voice_id, lang, tuple(sorted(profile.clip_hashes)))
+        if key not in self._rate_factors:
+            if isinstance(voice, VoiceProfile):
+                log.info("no speaking rate for a built profile (its clips are not at hand)")
+                return style
+            clips, name = self._style_voice(voice)
+            clips = clips or self.library.clips(name)  # type: ignore[arg-type]
+            target = speaking_rate.voice_rate(clips, profile.clip_hashes, lang,
+                                              self.settings.cache_dir)
+            base = speaking_rate.rate([(self._calibration_speech(voice_id, lang),
+                                        calibration_text(lang))], lang)
+            self._rate_factors[key] = speaking_rate.speed_factor(target, base)
+            log.info("speaking rate: voice %.2f, base voice %.2f syllables/s: speed x%.2f",
+                     target, base, self._rate_factors[key])
+        factor = self._rate_factors[key]
+        return with_fields(style, speed=float(np.clip(style.speed * factor, 0.5, 2.0)))
+
+    def _calibration_speech(self, voice_id: str, lang: str) -> Audio:
+        """The calibration text spoken by the base voice at its own pace (kept on disk for a
+        shared base voice, see :func:`voxclone.pipeline.strength.calibration_speech`)."""
+        from voxclone.pipeline.strength import calibration_speech
+
+        shared = voice_id not in self._styles or voice_id in self._shared_styles
+        return calibration_speech(self.tts.name, voice_id, lang,
+                                  lambda t: self._base_speech(t, lang, voice_id, Style()),
+                                  self.settings.cache_dir if shared else None)
 
     def _convert_settings(self, style: Style) -> ConvertSettings:
         keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)

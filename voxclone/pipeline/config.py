@@ -35,6 +35,9 @@ class PipelineConfig:
     strength_choice: ``world-auto``: choose the strength once per voice and base voice from a
         calibration text, kept on disk ("voice"), or for every piece ("piece": four WORLD
         syntheses and five speaker embeddings per piece).
+    match_rate: speak at the voice's own pace: the base TTS's speed scaled by the voice's
+        speaking rate (syllables per second of speech in its clips, heard by the ASR) over the
+        base voice's on the calibration text (:mod:`voxclone.pipeline.speaking_rate`).
     """
 
     tts: str = "espeak"
@@ -48,6 +51,7 @@ class PipelineConfig:
     watermark: bool = True
     search_first: bool = False
     strength_choice: str = "voice"
+    match_rate: bool = False
 
     def __post_init__(self) -> None:
         if self.strength_choice not in STRENGTH_CHOICES:

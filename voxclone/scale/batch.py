@@ -10,6 +10,7 @@ from typing import Any
 
 from voxclone.config import Settings
 from voxclone.errors import BatchError, InvalidSetting
+from voxclone.paths import blocking_file
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.scale.job import Backend, BatchSummary, WorkerFactory, execute
@@ -103,9 +104,9 @@ def run_batch(source: str | Path, out_dir: str | Path, voice: VoiceArg,
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise BatchError(f"--out {out} is a file: name a folder for the outputs.")
-    above = next((p for p in out.parents if p.exists()), None)
-    if above is not None and not above.is_dir():
-        raise BatchError(f"--out {out} cannot be made: {above} is a file, not a folder.")
+    blocker = blocking_file(out)
+    if blocker is not None:
+        raise BatchError(f"--out {out} cannot be made: {blocker} is a file, not a folder.")
     mode, items = load_manifest(source, options.mode)
     spec = job_spec(voice, mode, options, settings)
     backend = make_backend(workers, ray, ray_init)
