@@ -31,6 +31,7 @@ def test_speech_seconds_leave_out_pauses_but_not_short_gaps() -> None:
     audio = Audio(np.concatenate([pause, tone, gap, tone, pause, tone, pause]), rate)
     assert sr.speech_seconds(audio) == pytest.approx(3.05, abs=0.03)
     assert sr.speech_seconds(Audio(np.zeros(100, np.float32), rate)) == 0.0
+    assert sr.speech_seconds(Audio(np.zeros(rate, np.float32), rate)) == 0.0
     with pytest.raises(AudioError):
         sr.rate([(Audio(np.zeros(rate, np.float32), rate), "")], "en")
 

@@ -32,7 +32,7 @@ class WorldConfig:
     frame_period_ms: float = 5.0
     order: int = 34
     alpha: float = 0.455
-    target_f0_method: F0Method = "swift"
+    target_f0_method: F0Method = "harvest"
     n_classes: int = 8
     class_temperature: float = 2.0
     class_shrink: float = 30.0

@@ -28,6 +28,7 @@ from voxclone.audio.types import Audio
 from voxclone.errors import AudioError
 
 RANGE_DB = 35.0
+FLOOR_DB = -70.0  # dBFS under which a frame is never speech (digital silence)
 PAUSE_S = 0.15
 MIN_FACTOR, MAX_FACTOR = 0.8, 1.25
 RATE_VERSION = 1
@@ -55,7 +56,7 @@ def speech_seconds(audio: Audio) -> float:
         return 0.0
     frames = audio.samples[: n * hop].reshape(n, hop).astype(np.float64)
     level = 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
-    loud = level > np.percentile(level, 95) - RANGE_DB
+    loud = (level > np.percentile(level, 95) - RANGE_DB) & (level > FLOOR_DB)
     kept = loud.copy()
     longest = round(PAUSE_S * 100)
     idx = np.flatnonzero(loud)
