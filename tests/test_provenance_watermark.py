@@ -68,6 +68,38 @@ def test_onnx_stacks_match_torch_on_random_weights() -> None:
     assert abs(a.confidence_32k(x) - b.confidence_32k(x)) < 1e-4
 
 
+def test_strength_scales_the_added_mark(arctic: Audio) -> None:
+    from voxclone.provenance.watermark import Watermarker
+
+    torch.manual_seed(0)
+    model = PerthNet(PerthConfig(hidden_size=16)).eval()
+    full, half = Watermarker(model, "torch"), Watermarker(model, "torch", strength=0.5)
+    assert full.strength == 1.0
+    delta_full = full.embed(arctic).samples.astype(np.float64) - arctic.samples
+    delta_half = half.embed(arctic).samples.astype(np.float64) - arctic.samples
+    assert np.abs(delta_full).max() > 1e-3
+    ulp = float(np.spacing(np.float32(np.abs(arctic.samples).max() + np.abs(delta_full).max())))
+    np.testing.assert_allclose(delta_half, 0.5 * delta_full, rtol=0, atol=ulp)  # float32 sum only
+
+
+@pytest.mark.parametrize("strength", [0.0, -0.5, 1.5, float("nan")])
+def test_strength_out_of_range_is_refused(strength: float) -> None:
+    from voxclone.errors import InvalidSetting
+    from voxclone.provenance.watermark import Watermarker
+
+    with pytest.raises(InvalidSetting, match="strength"):
+        Watermarker(PerthNet(PerthConfig(hidden_size=8)), "torch", strength=strength)
+
+
+@perth_installed
+def test_round_trip_at_the_default_strength(arctic: Audio) -> None:
+    from voxclone.provenance.watermark import Watermarker
+
+    marker = Watermarker()
+    assert marker.strength == 1.0
+    assert marker.detect(marker.embed(arctic)).watermarked
+
+
 @perth_installed
 def test_bundled_checkpoint_windows_are_hann(voxclone_home) -> None:
     """The cached-graph path builds the STFT from the config: the checkpoint's windows must be

@@ -21,7 +21,7 @@ import torch
 from voxclone.audio.dsp import resample
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
-from voxclone.errors import AudioError
+from voxclone.errors import AudioError, InvalidSetting
 from voxclone.provenance.perth_net import (AudioProcessor, PerthNet, branch_sizes, bundled_checkpoint,
                                            combine_branches, magmask, read_hparams, stretch)
 from voxclone.provenance.perth_onnx import StackRunner
@@ -55,15 +55,22 @@ class Detection:
 class Watermarker:
     """Perth-Net embed/detect. backend: "onnx" (ONNX Runtime, ``threads`` threads) or "torch".
 
+    strength: factor in (0, 1] on the mark ``embed`` adds (the network's difference, marked
+    minus original, times ``strength``; amplitude, so 0.5 lowers the mark by ~6 dB); detection
+    is unchanged.
     model: a loaded :class:`PerthNet` (its stacks are exported in memory); None: the bundled
     checkpoint, whose exported graphs are cached under ``VOXCLONE_HOME/cache/perth`` (later
     starts then load neither the checkpoint nor the ``onnx`` package).
     """
 
-    def __init__(self, model: PerthNet | None = None, backend: str = "onnx", threads: int = 1) -> None:
+    def __init__(self, model: PerthNet | None = None, backend: str = "onnx", threads: int = 1,
+                 strength: float = 1.0) -> None:
         if backend not in ("onnx", "torch"):
             raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'.")
-        self.backend, self.threads = backend, threads
+        if not (np.isfinite(strength) and 0.0 < strength <= 1.0):
+            raise InvalidSetting(f"Watermark strength {strength!r} is out of range: use a factor "
+                                 "over 0 and at most 1 (1 is the network's full mark).")
+        self.backend, self.threads, self.strength = backend, threads, float(strength)
         self._enc = self._dec = None
         if backend == "torch" or model is not None:
             self.model = model or PerthNet.from_pretrained()
@@ -78,7 +85,7 @@ class Watermarker:
 
     # --- embedding ---------------------------------------------------------------------------
     def embed(self, audio: Audio) -> Audio:
-        """``audio`` with the mark added; same length and sample rate."""
+        """``audio`` with the mark added (times ``strength``); same length and sample rate."""
         if len(audio) == 0:
             return audio
         x32 = resample(audio, self.hp.sample_rate).samples
@@ -87,7 +94,7 @@ class Watermarker:
             wm32[start:stop] = seg
         delta = resample(Audio(wm32 - x32, self.hp.sample_rate), audio.sample_rate).samples
         n = len(audio)
-        delta = np.pad(delta[:n], (0, max(0, n - len(delta))))
+        delta = np.pad(delta[:n], (0, max(0, n - len(delta)))) * np.float32(self.strength)
         return Audio((audio.samples + delta).astype(np.float32), audio.sample_rate)
 
     def _segments(self, x: np.ndarray):
