@@ -22,6 +22,7 @@ from voxclone.audio.speaker import speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.knn import KnnConfig, KnnConverter
+from voxclone.pipeline.knn import knn_converter
 from voxclone.convert.spectral_classes import fit_classes
 from voxclone.convert.world import WorldConverter
 from voxclone.convert.world_auto import AutoWorldConverter
@@ -57,7 +58,7 @@ def features(convs: dict[str, Any], clips: list[Audio]) -> dict[str, dict]:
 def main(sets: str, speakers: str, variants: str, out_path: str) -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     convs: dict[str, Any] = {"world": WorldConverter(), "world-auto": AutoWorldConverter()}
-    convs.update({n: KnnConverter(knn=KnnConfig(**kw)) for n, kw in json.loads(variants).items()})
+    convs.update({n: knn_converter(knn=KnnConfig(**kw)) for n, kw in json.loads(variants).items()})
     splits = [s for name in sets.split(",") for s in split_speakers(DATA / name, 20.0, 2, 0)[0]
               if s.speaker in speakers.split(",")]
     rows: list[dict] = []

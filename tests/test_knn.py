@@ -10,6 +10,7 @@ from voxclone.audio import Audio
 from voxclone.audio.dsp import resample
 from voxclone.convert import ConvertSettings, converter_names, get_converter
 from voxclone.convert.knn import KnnConfig, KnnConverter
+from voxclone.pipeline.knn import knn_converter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.world import WorldConfig
 from voxclone.errors import AudioError, InvalidSetting, ReferenceTooShort, SilentReference
@@ -22,7 +23,7 @@ DIO = ConvertSettings(f0_method="dio")
 
 @pytest.fixture(scope="module")
 def knn() -> KnnConverter:
-    return KnnConverter()
+    return knn_converter()
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +40,16 @@ def target(knn, voice):
 def test_registered_with_its_own_version(knn, world):
     assert "knn" in converter_names() and get_converter("knn").name == "knn"
     assert knn.version.startswith(world.version) and knn.version != world.version
-    assert KnnConverter(knn=KnnConfig(layer=2)).version != knn.version
+    assert knn_converter(knn=KnnConfig(layer=2)).version != knn.version
     with pytest.raises(InvalidSetting):
-        KnnConverter(knn=KnnConfig(blend=1.5))
+        knn_converter(knn=KnnConfig(blend=1.5))
+
+
+def test_a_converter_without_a_key_function_says_how_to_build_one(voice):
+    from voxclone.errors import EngineUnavailable
+
+    with pytest.raises(EngineUnavailable, match="knn_converter"):
+        KnnConverter().features([voice])
 
 
 def test_matching_set_round_trips_through_text(target):
@@ -70,7 +78,7 @@ def test_own_clip_matches_itself(knn, target, voice, espeak):
     assert (sims.argmax(axis=1) == np.arange(len(own))).mean() > 0.95
     np.testing.assert_allclose(bank.match(own.keys, own.voiced, 1), own.values, atol=0.05)
 
-    alone = KnnConverter(knn=KnnConfig(k=1, blend=1.0, smooth_frames=1))
+    alone = knn_converter(knn=KnnConfig(k=1, blend=1.0, smooth_frames=1))
     an = alone.analyze(voice, "dio")
     matched = alone.matched_mcep(voice, an, bank)
     other = alone.matched_mcep(voice, an, MatchingSet.from_text(alone.features([espeak.synthesize(TEXT, "en", "en-us+f4")])["matching_set"]))
@@ -100,7 +108,7 @@ def test_profile_cache_rebuilds_the_matching_set_when_clips_change(tmp_path, voi
     library = VoiceLibrary()
     first_clip = save(voice, tmp_path / "a.wav")
     library.add("bob", [first_clip])
-    knn = KnnConverter(WorldConfig(target_f0_method="dio"))  # the cache, not the F0, is tested
+    knn = knn_converter(WorldConfig(target_f0_method="dio"))  # the cache, not the F0, is tested
     first = library.profile("bob", knn)
     assert library.profile("bob", knn) == first  # cached
     library.add_clips("bob", [arctic_path])

@@ -156,3 +156,13 @@ def whisper_encoder(name: str = "tiny.en") -> WhisperEncoder:
         if name not in _ENCODERS:
             _ENCODERS[name] = WhisperEncoder.load(name)
         return _ENCODERS[name]
+
+
+def phonetic_keys(audio: Audio, name: str = "tiny.en", layer: int = 1) -> np.ndarray:
+    """Block ``layer``'s states (T, D) of bundled model ``name``'s encoder, one per 20 ms of
+    ``audio`` (inputs over 30 s in 30 s pieces): the phonetic keys of the knn converter."""
+    encoder = whisper_encoder(name)
+    step = int(MAX_SECONDS * audio.sample_rate)
+    pieces = [audio.samples[i: i + step] for i in range(0, len(audio.samples), step)]
+    return np.concatenate([encoder.states(Audio(p, audio.sample_rate), layer)
+                           for p in pieces if len(p)])

@@ -10,16 +10,17 @@ the target's range as in :class:`~voxclone.convert.world.WorldConverter`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from voxclone.audio.types import Audio
-from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
 from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
-from voxclone.errors import AudioError, InvalidSetting
+from voxclone.errors import AudioError, EngineUnavailable, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
 
 SUPPORTED_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
@@ -56,8 +57,12 @@ class KnnConverter(WorldConverter):
 
     name = "knn"
 
-    def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig()) -> None:
+    def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
+                 keys: Callable[[Audio], np.ndarray] | None = None) -> None:
+        """``keys``: audio → its phonetic keys (T, D), one per 20 ms, as ``knn.encoder`` and
+        ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's)."""
         super().__init__(config)
+        self._keys = keys
         if not 0.0 <= knn.blend <= 1.0 or knn.k < 1 or knn.smooth_frames < 1:
             raise InvalidSetting(f"Bad kNN settings {knn}: blend 0..1, k ≥ 1, smooth_frames ≥ 1.")
         self.knn = knn
@@ -87,14 +92,11 @@ class KnnConverter(WorldConverter):
         return unit(keys)
 
     def keys(self, audio: Audio) -> np.ndarray:
-        """Phonetic keys (T, D) of ``audio``, one per 20 ms (inputs over 30 s in 30 s pieces)."""
-        from voxclone.asr.encoder import MAX_SECONDS, whisper_encoder
-
-        encoder = whisper_encoder(self.knn.encoder)
-        step = int(MAX_SECONDS * audio.sample_rate)
-        pieces = [audio.samples[i: i + step] for i in range(0, len(audio.samples), step)]
-        return np.concatenate([encoder.states(Audio(p, audio.sample_rate), self.knn.layer)
-                               for p in pieces if len(p)])
+        """Phonetic keys (T, D) of ``audio``, one per 20 ms, from the key function given."""
+        if self._keys is None:
+            raise EngineUnavailable("The knn converter needs a phonetic encoder: build it with "
+                                    "voxclone.pipeline.knn.knn_converter() or get_converter('knn').")
+        return self._keys(audio)
 
     def _windows(self, an: Analysis, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-window mean c1.. (n, order), voicing and speech flags (n,) of an analysis."""
@@ -165,5 +167,3 @@ def _check_rate(audio: Audio) -> None:
     if not np.isfinite(audio.samples).all() or float(np.abs(audio.samples).max(initial=0.0)) < 1e-4:
         raise AudioError("The audio is silent (or not finite): there is no speech to convert.")
 
-
-register_converter("knn", KnnConverter)

@@ -9,6 +9,7 @@ from typing import Any
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, get_converter
 from voxclone.convert.matching_set import MatchingSet
+from voxclone.pipeline.knn import knn_converter
 
 
 def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, Any]:
@@ -16,7 +17,7 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     RTF of converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``."""
     from voxclone.eval.bench import median_time
 
-    knn, world = get_converter("knn"), get_converter("world")
+    knn, world = knn_converter(), get_converter("world")
     minutes = reference.duration / 60.0
     start = time.perf_counter()
     features = knn.features([reference])
