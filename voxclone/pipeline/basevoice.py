@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from voxclone.audio.f0 import extract_f0, log_f0_stats
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import Converter, ConvertSettings
+from voxclone.pipeline.cache_files import write_json
 from voxclone.tts.base import TTSEngine
 from voxclone.voices.profile import VoiceProfile
 
@@ -54,7 +54,7 @@ def rank_base_voices(tts: TTSEngine, converter: Converter | None, profile: Voice
             log.warning("ignoring unreadable base-voice cache %s", path)
     ranked = _score_all(tts, converter, profile, lang, pool)
     if path is not None:
-        _write_json(path, [r.__dict__ for r in ranked])
+        write_json(path, [r.__dict__ for r in ranked])
     return ranked
 
 
@@ -94,9 +94,3 @@ def _cache_path(cache_dir: Path | None, tts: TTSEngine, converter: Converter | N
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     return cache_dir / "base-voices" / f"{digest}.json"
 
-
-def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import Converter, Features
+from voxclone.pipeline.cache_files import write_json
 
 PASSAGES = {
     "en": "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
@@ -49,7 +48,7 @@ def base_voice_features(converter: Converter, tts_name: str, voice_id: str, lang
     if features is None:
         features = converter.features([speak(text)])
         if path is not None:
-            _write(path, features)
+            write_json(path, features)
     _MEMORY[digest] = features
     return features
 
@@ -64,9 +63,3 @@ def _read(path: Path | None) -> Features | None:
     return data if isinstance(data, dict) else None
 
 
-def _write(path: Path, features: Features) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".src-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(features, f)
-    os.replace(tmp, path)

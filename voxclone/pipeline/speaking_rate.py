@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 
 from voxclone.audio.types import Audio
 from voxclone.errors import AudioError
+from voxclone.pipeline.cache_files import write_json
 
 RANGE_DB = 35.0
 FLOOR_DB = -70.0  # dBFS under which a frame is never speech (digital silence)
@@ -33,17 +32,16 @@ PAUSE_S = 0.15
 MIN_FACTOR, MAX_FACTOR = 0.8, 1.25
 RATE_VERSION = 1
 _VOWELS = re.compile("[aeiouyæøœɐɑɒɔəɘɚɛɜɞɤɨɪʉʊʌʏɯɵɶɝäëïöüÿàáâãèéêìíîòóôõùúû\u0303\u031e\u0308]+")
-_ESPEAK_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "zh": "cmn-latn-pinyin", "ja": "ja",
-                 "ko": "ko"}
 
 
 def syllables(text: str, lang: str) -> int:
     """Vowel nuclei in espeak-ng's IPA of ``text`` (``lang`` one of the six languages)."""
+    from voxclone.tts.espeak import LANG_VOICE
     from voxclone.tts.phonemize import espeak_ipa
 
     if not text.strip():
         return 0
-    ipa = espeak_ipa([text], _ESPEAK_VOICE.get(lang, "en-us"))[0]
+    ipa = espeak_ipa([text], LANG_VOICE.get(lang, LANG_VOICE["en"]))[0]
     return len(_VOWELS.findall(ipa))
 
 
@@ -92,11 +90,7 @@ def voice_rate(clips: Sequence[Audio], clip_hashes: Sequence[str], lang: str,
 
     value = rate([(clip, transcribe(clip, lang, asr, words=False).text) for clip in clips], lang)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".rate-", dir=path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"rate": value}, f)
-        os.replace(tmp, path)
+        write_json(path, {"rate": value})
     return value
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
@@ -26,6 +24,7 @@ import numpy as np
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
+from voxclone.pipeline.cache_files import write_json, write_npz
 from voxclone.pipeline.source_tone import PASSAGES
 
 STRENGTH_VERSION = 1
@@ -64,11 +63,11 @@ def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: F
         if fraction is None and speak is None:
             return None
         if fraction is None:
-            speech = (calibration_speech(tts_name, voice_id, lang, speak, cache_dir) if shared
-                      else speak(text))
+            speech = calibration_speech(tts_name, voice_id, lang, speak,
+                                        cache_dir if shared else None)
             _, fraction = converter.choose(speech, target, _neutral(settings))
             if path is not None:
-                _write(path, fraction)
+                write_json(path, {"fraction": fraction})
         _MEMORY[digest] = fraction
         return fraction
 
@@ -76,7 +75,8 @@ def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: F
 def calibration_speech(tts_name: str, voice_id: str, lang: str, speak: Callable[[str], Audio],
                        cache_dir: Path | None) -> Audio:
     """The calibration text of ``lang`` as base voice ``voice_id`` speaks it: read from the
-    cache, else spoken with ``speak`` and kept (a damaged entry is spoken again)."""
+    cache, else spoken with ``speak`` and kept (a damaged entry is spoken again); without
+    ``cache_dir`` just spoken."""
     text = calibration_text(lang)
     key = json.dumps([STRENGTH_VERSION, tts_name, voice_id, lang, text])
     path = (Path(cache_dir) / "strengths" / f"speech-{hashlib.sha256(key.encode()).hexdigest()[:24]}.npz"
@@ -89,11 +89,7 @@ def calibration_speech(tts_name: str, voice_id: str, lang: str, speak: Callable[
             pass
     speech = speak(text)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".speech-", suffix=".npz", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, samples=speech.samples.astype(np.float32), sample_rate=speech.sample_rate)
-        os.replace(tmp, path)
+        write_npz(path, samples=speech.samples.astype(np.float32), sample_rate=speech.sample_rate)
     return speech
 
 
@@ -112,10 +108,3 @@ def _read(path: Path | None) -> float | None:
         return None  # a damaged entry is recomputed
     return float(value) if isinstance(value, (int, float)) else None
 
-
-def _write(path: Path, fraction: float) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".strength-", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"fraction": fraction}, f)
-    os.replace(tmp, path)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.errors import InvalidSetting
+from voxclone.pipeline.cache_files import write_npz
 from voxclone.pipeline.kokoro_clone import (SEARCH_VERSION, StyleSearchConfig, StyleSearchResult,
                                             search_style, start_style)
 from voxclone.tts.kokoro import KokoroTTS
@@ -79,15 +78,7 @@ def load_style(path: Path) -> StyleSearchResult | None:
 
 def save_style(path: Path, result: StyleSearchResult) -> None:
     """Write ``result`` to ``path`` atomically (a temporary file of its own, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, table=result.table.astype(np.float32),
-                     meta=np.array(json.dumps(result.meta())))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_npz(path, table=result.table.astype(np.float32), meta=np.array(json.dumps(result.meta())))
 
 
 def style_path(clip_hashes: Sequence[str], config: StyleSearchConfig, tts: KokoroTTS,

@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ import numpy as np
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.errors import ReferenceTooShort
+from voxclone.pipeline.cache_files import write_npz
 from voxclone.tts.kokoro import SAMPLE_RATE, KokoroTTS
 
 log = logging.getLogger(__name__)
@@ -158,15 +157,8 @@ def _load_bundled(path: Path, names: list[str]) -> dict[str, tuple[np.ndarray, f
 
 
 def _save_bundled(path: Path, data: dict[str, tuple[np.ndarray, float | None]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, wers=np.array(json.dumps({n: w for n, (_, w) in data.items()})),
-                     **{f"emb_{n}": e for n, (e, _) in data.items()})
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    write_npz(path, wers=np.array(json.dumps({n: w for n, (_, w) in data.items()})),
+              **{f"emb_{n}": e for n, (e, _) in data.items()})
 
 
 def start_voice(tts: KokoroTTS, objective: StyleObjective,

@@ -20,8 +20,8 @@ from voxclone.tts.base import BaseVoice, Style, WordTiming, register_tts
 
 # espeak-ng voice per language. Mandarin needs the pinyin voice: the plain `cmn` voice reads the
 # pinyin of each character as English.
-_LANG_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "zh": "cmn-latn-pinyin", "ja": "ja",
-               "ko": "ko"}
+LANG_VOICE = {"en": "en-us", "es": "es", "fr": "fr-fr", "zh": "cmn-latn-pinyin", "ja": "ja",
+              "ko": "ko"}
 # (variant, gender); the first is the default. The klatt variants set no pitch of their own, so
 # both speak at the male default pitch (about 100 Hz).
 _VARIANTS = (("m3", "M"), ("f3", "F"), ("m1", "M"), ("m7", "M"), ("f2", "F"), ("f4", "F"),
@@ -39,7 +39,7 @@ class EspeakTTS:
 
     name = "espeak"
     sample_rate = 22050
-    languages = tuple(_LANG_VOICE)
+    languages = tuple(LANG_VOICE)
 
     def __init__(self, binary: str | None = None) -> None:
         self.binary = binary or shutil.which("espeak-ng")
@@ -56,7 +56,7 @@ class EspeakTTS:
         langs = [normalize_language(lang, self.languages)] if lang else list(self.languages)
         out: list[BaseVoice] = []
         for code in langs:
-            base = _LANG_VOICE[code]
+            base = LANG_VOICE[code]
             out += [BaseVoice(f"{base}+{v}", code, g, self.name) for v, g in _VARIANTS]
             if code == "en":
                 out += [BaseVoice(v, code, g, self.name) for v, g in _EXTRA_EN]

@@ -1,0 +1,35 @@
+"""Atomic writes of the pipeline's cache entries (a temporary file of their own in the target
+folder, then a rename), so a reader never sees half an entry and concurrent writers never clash."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as JSON at ``path``."""
+    _write(path, ".json", "w", lambda f: json.dump(data, f))
+
+
+def write_npz(path: Path, **arrays: Any) -> None:
+    """``arrays`` as an uncompressed ``.npz`` at ``path``."""
+    _write(path, ".npz", "wb", lambda f: np.savez(f, **arrays))
+
+
+def _write(path: Path, suffix: str, mode: str, dump: Callable[[IO[Any]], None]) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            dump(f)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
