@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -540,10 +540,17 @@ class VoiceCloner:
         shared base voice, see :func:`voxclone.pipeline.strength.calibration_speech`)."""
         from voxclone.pipeline.strength import calibration_speech
 
-        shared = voice_id not in self._styles or voice_id in self._shared_styles
-        return calibration_speech(self.tts.name, voice_id, lang,
-                                  lambda t: self._base_speech(t, lang, voice_id, Style()),
-                                  self.settings.cache_dir if shared else None)
+        return calibration_speech(self.tts.name, voice_id, lang, self._plain_speaker(voice_id, lang),
+                                  self.settings.cache_dir if self._shared(voice_id) else None)
+
+    def _shared(self, voice_id: str) -> bool:
+        """Whether other voices speak with base voice ``voice_id`` too: an engine's own voice or
+        a Kokoro start style, not a voice's refined style."""
+        return voice_id not in self._styles or voice_id in self._shared_styles
+
+    def _plain_speaker(self, voice_id: str, lang: str) -> Callable[[str], Audio]:
+        """text → the base voice speaking it in ``lang`` at its own pace (no user style)."""
+        return lambda text: self._base_speech(text, lang, voice_id, Style())
 
     def _convert_settings(self, style: Style) -> ConvertSettings:
         keeps_pitch = getattr(self.converter, "keeps_source_pitch", False)
@@ -579,25 +586,18 @@ class VoiceCloner:
         without ``compute`` only read: None when not chosen yet)."""
         from voxclone.pipeline.strength import voice_fraction
 
-        def speak(text: str) -> Audio:
-            return self._base_speech(text, lang, voice_id, Style())
-
-        shared = voice_id not in self._styles or voice_id in self._shared_styles
+        speak = self._plain_speaker(voice_id, lang) if compute else None
         with timer.stage("strength"):
             return voice_fraction(self.converter, self.tts.name, voice_id, lang, profile.features,
-                                  settings, speak if compute else None, self.settings.cache_dir,
-                                  shared)
+                                  settings, speak, self.settings.cache_dir, self._shared(voice_id))
 
     def _source_features(self, voice_id: str, lang: str, timer: StageTimer):
         """The base voice's own converter features, for converters that take them (cached)."""
         if not getattr(self.converter, "source_from_base_voice", False):
             return None
-        def speak(text: str) -> Audio:
-            return self._base_speech(text, lang, voice_id, Style())
-
         with timer.stage("source"):
-            return base_voice_features(self.converter, self.tts.name, voice_id, lang, speak,
-                                       self.settings.cache_dir)
+            return base_voice_features(self.converter, self.tts.name, voice_id, lang,
+                                       self._plain_speaker(voice_id, lang), self.settings.cache_dir)
 
     def _base_speech(self, text: str, lang: str, voice_id: str, style: Style) -> Audio:
         """The base TTS speaking ``text`` with a voice, or with a registered Kokoro style."""
