@@ -191,14 +191,12 @@ def _stacks(model: PerthNet) -> tuple[dict, dict]:
 
 def _cached_graphs() -> tuple[Path, Path]:
     """Exported encoder and decoder graphs of the bundled checkpoint (made once, then cached;
-    the key is the checkpoint's content and the export format, so a reinstall of the same
-    package finds them; graphs of other keys are removed when new ones are written)."""
+    the key is the installed package's version, the checkpoint's name and size and the export
+    format, so a reinstall of the same package finds them without reading the 37 MB file; graphs
+    of other keys are removed when new ones are written)."""
     path = bundled_checkpoint()
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    key = hashlib.sha256(f"{digest.hexdigest()}|{GRAPH_FORMAT}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{_package_version()}|{path.name}|{path.stat().st_size}|{GRAPH_FORMAT}"
+                         .encode()).hexdigest()[:16]
     folder = Settings().cache_dir / "perth"
     enc, dec = folder / f"perth-encoder-{key}.onnx", folder / f"perth-decoder-{key}.onnx"
     if not (enc.is_file() and dec.is_file()):
@@ -211,6 +209,16 @@ def _cached_graphs() -> tuple[Path, Path]:
             if old not in (enc, dec):
                 old.unlink(missing_ok=True)
     return enc, dec
+
+
+def _package_version() -> str:
+    """Version of the installed ``resemble-perth`` distribution ("" when it has no metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("resemble-perth")
+    except PackageNotFoundError:
+        return ""
 
 
 @functools.lru_cache(maxsize=4)
