@@ -191,26 +191,40 @@ def quality_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]], method
                  ) -> list[dict[str, Any]]:
     """Per conversion and tracker: similarity to the target's held-out clips (resemblyzer,
     d-vector) and Whisper WER against the source's text."""
-    from voxclone.asr import word_error_rate
-    from voxclone.audio.speaker import referee_encoder, speaker_encoder
     from voxclone.convert.base import get_converter
-    from voxclone.eval.similarity import similarity_to_set
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
     from voxclone.voices.profile import build_profile
 
     vc = VoiceConversionPipeline(PipelineConfig())
-    judges = {"sim_resemblyzer": speaker_encoder(), "sim_dvector": referee_encoder()}
+    judges = _judges()
     rows = []
     for clip, enrol, held, key in pairs:
         profile = build_profile(key.replace("/", "-"), enrol, get_converter("world"))
         refs = {name: [enc.embed(a) for a in held] for name, enc in judges.items()}
         for m in methods:
             out = vc.convert(clip.audio, profile, f0_method=m)
-            row = {"source": clip.name, "group": clip.group, "target": key, "method": m}
-            row.update({name: round(similarity_to_set(out, refs[name], enc), 4) for name, enc in judges.items()})
-            row["wer"] = round(word_error_rate(out, clip.text, "en")[0], 4)
-            rows.append(row)
+            rows.append({"source": clip.name, "group": clip.group, "target": key, "method": m,
+                         **_scores(out, clip.text, refs, judges)})
     return rows
+
+
+def _judges() -> dict[str, Any]:
+    """The two speaker judges by their row names."""
+    from voxclone.audio.speaker import referee_encoder, speaker_encoder
+
+    return {"sim_resemblyzer": speaker_encoder(), "sim_dvector": referee_encoder()}
+
+
+def _scores(out: Audio, text: str, refs: dict[str, list[np.ndarray]],
+            judges: dict[str, Any]) -> dict[str, float]:
+    """``out``'s similarity to the held-out embeddings ``refs`` per judge, and its Whisper WER
+    against ``text``."""
+    from voxclone.asr import word_error_rate
+    from voxclone.eval.similarity import similarity_to_set
+
+    row = {name: round(similarity_to_set(out, refs[name], enc), 4) for name, enc in judges.items()}
+    row["wer"] = round(word_error_rate(out, text, "en")[0], 4)
+    return row
 
 
 def target_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]],
@@ -218,15 +232,12 @@ def target_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]],
     """Per conversion and tracker for the *target's* enrolment clips (the profile's F0
     statistics and voiced/unvoiced split): the profile's build time, its log-F0 mean and spread,
     and the conversion's quality as :func:`quality_rows` (the source tracked by the default)."""
-    from voxclone.asr import word_error_rate
-    from voxclone.audio.speaker import referee_encoder, speaker_encoder
     from voxclone.convert.world import WorldConfig, WorldConverter
-    from voxclone.eval.similarity import similarity_to_set
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
     from voxclone.voices.profile import build_profile
 
     vc = VoiceConversionPipeline(PipelineConfig())
-    judges = {"sim_resemblyzer": speaker_encoder(), "sim_dvector": referee_encoder()}
+    judges = _judges()
     rows = []
     for clip, enrol, held, key in pairs:
         refs = {name: [enc.embed(a) for a in held] for name, enc in judges.items()}
@@ -236,15 +247,12 @@ def target_rows(pairs: list[tuple[Clip, list[Audio], list[Audio], str]],
             profile = build_profile(key.replace("/", "-"), enrol, converter)
             cpu = time.process_time() - began
             out = vc.convert(clip.audio, profile)
-            row = {"source": clip.name, "group": clip.group, "target": key, "method": m,
-                   "profile_cpu_s": round(cpu, 2),
-                   "enrol_s": round(sum(a.duration for a in enrol), 1),
-                   "lf0_mean": round(float(profile.features["lf0_mean"]), 4),
-                   "lf0_std": round(float(profile.features["lf0_std"]), 4)}
-            row.update({name: round(similarity_to_set(out, refs[name], enc), 4)
-                        for name, enc in judges.items()})
-            row["wer"] = round(word_error_rate(out, clip.text, "en")[0], 4)
-            rows.append(row)
+            rows.append({"source": clip.name, "group": clip.group, "target": key, "method": m,
+                         "profile_cpu_s": round(cpu, 2),
+                         "enrol_s": round(sum(a.duration for a in enrol), 1),
+                         "lf0_mean": round(float(profile.features["lf0_mean"]), 4),
+                         "lf0_std": round(float(profile.features["lf0_std"]), 4),
+                         **_scores(out, clip.text, refs, judges)})
     return rows
 
 
