@@ -21,7 +21,7 @@ from voxclone.audio import save
 from voxclone.cli.main import app
 from voxclone.errors import BatchError, InvalidSetting, ManifestError
 from voxclone.scale import BatchOptions, load_manifest, run_batch, validate_id
-from voxclone.scale.job import locked_folder, output_file, write_atomic
+from voxclone.scale.job import interrupts_held, locked_folder, output_file, write_atomic
 from voxclone.scale.jobdb import DB_NAME, JobDB
 from voxclone.scale.testing import CrashOn, InterruptAt
 
@@ -94,6 +94,26 @@ def test_write_atomic_and_job_db(tmp_path):
     db.close()
     with pytest.raises(BatchError, match="other settings"):
         JobDB(tmp_path, "fp2", "settings two")
+
+
+def test_interrupt_held_until_the_output_is_recorded(tmp_path):
+    """Ctrl-C while an output is being finished lands after it and its record, not between."""
+    target, steps = tmp_path / "a.wav", []
+
+    def finish(tmp: Path) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # as a user's Ctrl-C in the middle of signing
+        steps.append(("signed", tmp.name.startswith(".tmp-")))
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # an earlier test may ignore it
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_held():
+                write_atomic(target, b"RIFF1234", finish)
+                steps.append(("recorded", target.read_bytes() == b"RIFF1234"))
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert steps == [("signed", True), ("recorded", True)] and sorted(os.listdir(tmp_path)) == ["a.wav"]
 
 
 def test_local_run_records_failures_and_resumes(warm_home, tmp_path):

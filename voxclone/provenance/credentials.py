@@ -51,24 +51,26 @@ def manifest(info: dict[str, Any], title: str, mime: str) -> dict[str, Any]:
     }
 
 
-def sign_if_supported(path: str | os.PathLike, info: dict[str, Any]) -> bool:
+def sign_if_supported(path: str | os.PathLike, info: dict[str, Any], title: str | None = None) -> bool:
     """Sign ``path`` in place when its format takes a manifest and c2pa-python is installed."""
     if Path(path).suffix.lower() not in MIME or not available():
         return False
-    sign(path, info)
+    sign(path, info, title)
     return True
 
 
-def sign_stored(path: str | os.PathLike) -> bool:
-    """Sign ``path`` with the metadata already in its tags (batch outputs written by workers)."""
+def sign_stored(path: str | os.PathLike, title: str | None = None) -> bool:
+    """Sign ``path`` with the metadata already in its tags (batch outputs written by workers);
+    ``title``: the name the manifest gives the file (default: its own)."""
     from voxclone.audio.metadata import read_metadata
 
     info = read_metadata(path)["settings"]
-    return sign_if_supported(path, info) if info else False
+    return sign_if_supported(path, info, title) if info else False
 
 
-def sign(path: str | os.PathLike, info: dict[str, Any]) -> Path:
-    """Embed a signed manifest in ``path`` (wav/mp3/flac), replacing the file atomically."""
+def sign(path: str | os.PathLike, info: dict[str, Any], title: str | None = None) -> Path:
+    """Embed a signed manifest in ``path`` (wav/mp3/flac), replacing the file atomically;
+    ``title``: the name the manifest gives the file (default: its own)."""
     import c2pa
 
     p = Path(path)
@@ -83,7 +85,7 @@ def sign(path: str | os.PathLike, info: dict[str, Any]) -> Path:
     os.close(fd)
     try:
         with c2pa.Signer.from_info(signer_info) as signer, \
-                c2pa.Builder(json.dumps(manifest(info, p.name, mime))) as builder, \
+                c2pa.Builder(json.dumps(manifest(info, title or p.name, mime))) as builder, \
                 open(p, "rb") as src, open(tmp, "w+b") as dst:
             builder.sign(signer, mime, src, dst)
         os.replace(tmp, p)

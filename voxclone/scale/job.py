@@ -1,8 +1,9 @@
 """Running a batch job: resume from the job database, hand tasks to a backend, write outputs.
 
 The driver (this module) is the only writer of the output folder and the job database: workers
-return WAV bytes, the driver writes each output atomically (temp file + rename) and then marks
-the item done. A crash between the two leaves the item pending; the next run writes it again,
+return WAV bytes, the driver writes each output atomically (temp file, signed, renamed) and then
+marks the item done. Ctrl-C is held over those steps, so an interrupt never separates an output
+from its record; a crash between them leaves the item pending and the next run writes it again,
 so every output exists exactly once and is never half written.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,8 +88,9 @@ def output_file(out_dir: Path, item_id: str) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, flush it to disk, rename it into place."""
+def write_atomic(path: Path, data: bytes, finish: Callable[[Path], object] | None = None) -> None:
+    """Write ``data`` to a temp file beside ``path``, flush it to disk, hand the temp file to
+    ``finish`` (e.g. to sign it), rename it into place."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TMP_PREFIX, suffix=".wav")
     try:
         os.fchmod(fd, 0o644)
@@ -94,10 +98,34 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if finish is not None:
+            finish(Path(tmp))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) until the block ends, then act on it as the previous handler would.
+
+    Keeps an output and its record together, and keeps the interrupt out of C callbacks
+    (c2pa's stream callbacks print a KeyboardInterrupt raised in them and carry on)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if caught:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
 
 
 @contextmanager
@@ -143,9 +171,9 @@ def _execute(items: Sequence[BatchItem], spec: JobSpec, out_dir: Path, backend: 
             summary.failures.append((outcome.id, outcome.error or "unknown error"))
         else:
             path = output_file(out_dir, outcome.id)
-            write_atomic(path, outcome.wav)
-            sign_stored(path)  # the driver holds the signing key; workers may be elsewhere
-            db.mark_done(outcome.id, outcome.audio_s, outcome.seconds)
+            with interrupts_held():  # the driver holds the signing key; workers may be elsewhere
+                write_atomic(path, outcome.wav, lambda tmp: sign_stored(tmp, title=path.name))
+                db.mark_done(outcome.id, outcome.audio_s, outcome.seconds)
             summary.done += 1
             summary.audio_s += outcome.audio_s
         bar.update()
