@@ -97,6 +97,13 @@ def test_voice_upload_list_stats_delete(client: TestClient, arctic_path: Path):
     _error(client.delete("/v1/voices/bob"), 404, "VoiceNotFound")
 
 
+def test_adapting_a_voice_says_why_it_cannot(client: TestClient):
+    """POST /v1/voices/NAME/adapt: the arctic voice's 3.2 s of speech are too few to learn from."""
+    msg = _error(client.post(f"/v1/voices/{VOICE}/adapt", data={"tts": "espeak"}), 422, "ReferenceTooShort")
+    assert "aligned" in msg
+    _error(client.post("/v1/voices/nobody/adapt", data={"tts": "espeak"}), 404, "VoiceNotFound")
+
+
 def test_limits_and_bad_input_give_json_errors(warm_home: Path, arctic_path: Path):
     data = arctic_path.read_bytes()
     with _client(max_upload_bytes=len(data) - 1, max_clips=2, max_text_chars=40) as c:

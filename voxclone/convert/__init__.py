@@ -1,6 +1,6 @@
 """Tone-colour converters behind one Converter protocol."""
 
-from voxclone.convert import knn, world, world_auto  # noqa: F401  (register the converters)
+from voxclone.convert import adapted, knn, world, world_auto  # noqa: F401  (register the converters)
 from voxclone.convert.base import (ConvertSettings, Converter, Features, converter_names,
                                    get_converter, register_converter)
 

@@ -13,6 +13,7 @@ from voxclone.audio.f0 import extract_f0, log_f0_stats
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import Converter, ConvertSettings
+from voxclone.convert.world import WorldConverter
 from voxclone.pipeline.cache_files import write_json
 from voxclone.tts.base import TTSEngine
 from voxclone.voices.profile import VoiceProfile
@@ -61,6 +62,8 @@ def rank_base_voices(tts: TTSEngine, converter: Converter | None, profile: Voice
 def _score_all(tts: TTSEngine, converter: Converter | None, profile: VoiceProfile,
                lang: str, pool: int) -> list[RankedVoice]:
     encoder = speaker_encoder()
+    if getattr(converter, "adapts_to_base_voice", False):  # no voice is adapted before it is chosen:
+        converter = WorldConverter(converter.config)  # type: ignore[union-attr]  rank by its WORLD map
     text = PROBE_TEXT.get(lang, PROBE_TEXT["en"])
     settings = ConvertSettings(f0_method="dio")
     probes = {v.id: tts.synthesize(text, lang, v.id) for v in tts.voices(lang)}

@@ -20,7 +20,7 @@ from voxclone.audio.dsp import apply_gain_db, match_loudness, resample
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
-from voxclone.convert.base import Converter, ConvertSettings, get_converter
+from voxclone.convert.base import Converter, ConvertSettings, Features, get_converter
 from voxclone.errors import EngineUnavailable, InvalidSetting
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
@@ -95,6 +95,7 @@ class VoiceCloner:
         self._styles: dict[str, np.ndarray] = {}  # Kokoro style id → table (510, 1, 256)
         self._shared_styles: set[str] = set()  # ids of start styles (not one voice's own)
         self._rate_factors: dict[tuple, float] = {}  # (base voice, lang, clips) → speed factor
+        self._adaptations: dict[tuple, Features] = {}  # (base voice, clips) → frame map
         self.overlap_pieces = True
         """Speak the next pieces while converting this one (False: one after the other, the
         same audio; for measurement)."""
@@ -201,10 +202,12 @@ class VoiceCloner:
             pieces = []
             with timer.stage("rate"):
                 paced[voice_id] = self._paced(style, voice, profile, lang, voice_id)
+            with timer.stage("adaptation"):
+                target = self._adapted(voice, profile, lang, voice_id)
             if prefetch is not None and voice_id not in self._styles:
                 with timer.stage("tts"):
                     prefetch(pieces_text, lang, voice_id, paced[voice_id])
-            for audio in self._speak_pieces(pieces_text, lang, voice_id, paced[voice_id], profile,
+            for audio in self._speak_pieces(pieces_text, lang, voice_id, paced[voice_id], target,
                                             timer):
                 pieces.append(audio)
                 bar.update()
@@ -230,7 +233,8 @@ class VoiceCloner:
         profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, False, StageTimer())
         voice_id = voices[0]
         style = self._paced(style, voice, profile, lang, voice_id)
-        yield from self._speak_pieces(pieces_text, lang, voice_id, style, profile, StageTimer())
+        target = self._adapted(voice, profile, lang, voice_id)
+        yield from self._speak_pieces(pieces_text, lang, voice_id, style, target, StageTimer())
 
     def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
                    base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
@@ -534,6 +538,45 @@ class VoiceCloner:
                      target, base, self._rate_factors[key])
         factor = self._rate_factors[key]
         return with_fields(style, speed=float(np.clip(style.speed * factor, 0.5, 2.0)))
+
+    def adapt(self, voice: VoiceRef, lang: str = "en", base_voice: str | None = None,
+              progress: bool = False) -> dict[str, object]:
+        """Learn (or read from the cache) ``voice``'s frame map for the base voice it speaks
+        ``lang`` with (the ``adapted`` converter's per-voice model, learned from the clips in
+        their own language and used for every language); returns what was used."""
+        if not getattr(self.converter, "adapts_to_base_voice", False):
+            raise InvalidSetting(f"The {self.config.converter} converter learns nothing per base "
+                                 "voice: adapt with converter 'adapted'.")
+        lang = normalize_language(lang, self.tts.languages)
+        profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, progress, StageTimer())
+        features = self._adapted(voice, profile, lang, voices[0]).features
+        return {"tts": self.tts.name, "base_voice": voices[0],
+                "frames": features["adaptation_frames"],
+                "seconds": features.get("adaptation_seconds")}
+
+    def _adapted(self, voice: VoiceRef, profile: VoiceProfile, lang: str,
+                 voice_id: str) -> VoiceProfile:
+        """``profile`` with the voice's frame map for base voice ``voice_id`` added to its
+        features, for converters that take one (learned once per voice and base voice, then
+        cached); otherwise ``profile`` itself."""
+        if not getattr(self.converter, "adapts_to_base_voice", False):
+            return profile
+        from dataclasses import replace as with_fields
+
+        from voxclone.pipeline.adapt import voice_adaptation
+
+        key = (voice_id, tuple(sorted(profile.clip_hashes)))
+        if key not in self._adaptations:
+            if isinstance(voice, VoiceProfile):
+                raise InvalidSetting("The adapted converter learns from the voice's clips: pass a "
+                                     "library voice name or reference files, not a built profile.")
+            clips, name = self._style_voice(voice)
+            clips = clips or self.library.clips(name)  # type: ignore[arg-type]
+            self._adaptations[key] = voice_adaptation(
+                self.converter, self.tts.name, voice_id, clips, profile.clip_hashes,  # type: ignore[arg-type]
+                lambda text, lang: self._base_speech(text, lang, voice_id, Style()),
+                self.tts.languages, self.settings.cache_dir)
+        return with_fields(profile, features={**profile.features, **self._adaptations[key]})
 
     def _calibration_speech(self, voice_id: str, lang: str) -> Audio:
         """The calibration text spoken by the base voice at its own pace (kept on disk for a

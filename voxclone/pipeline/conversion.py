@@ -13,7 +13,7 @@ from voxclone.audio.dsp import match_loudness, resample, rms_db
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import Converter, ConvertSettings, get_converter
-from voxclone.errors import EngineUnavailable, VoxcloneError
+from voxclone.errors import EngineUnavailable, InvalidSetting, VoxcloneError
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.voice import VoiceRef, resolve_profile
 from voxclone.provenance.hook import mark
@@ -45,6 +45,10 @@ class VoiceConversionPipeline:
         self.settings = settings or Settings()
         self.library = library or VoiceLibrary(self.settings)
         self.converter: Converter = get_converter(config.converter)
+        if getattr(self.converter, "adapts_to_base_voice", False):
+            raise InvalidSetting(f"The {config.converter} converter maps one base TTS voice to the "
+                                 "voice it was adapted on: it is for `say`; convert speech with "
+                                 "'world', 'knn' or 'openvoice-v2'.")
         self._lock = threading.Lock()
         self._conversions = 0
         self._failures = 0

@@ -129,6 +129,13 @@ def api_router(service: Service) -> APIRouter:
         info = await service.submit(service.add_voice, name, uploads, replace, consent)
         return info.to_dict()
 
+    @router.post("/v1/voices/{name}/adapt", tags=["voices"])
+    async def adapt_voice(name: str, language: str = Form("en"), tts: str = Form("kokoro")) -> dict:
+        """Learn the voice's frame map for base TTS ``tts`` (for the ``adapted`` converter;
+        about a minute the first time, then cached)."""
+        validate_name(name)
+        return await service.submit(service.adapt_voice, name, language, tts)
+
     @router.delete("/v1/voices/{name}", tags=["voices"])
     async def delete_voice(name: str) -> dict:
         """Delete a voice and its clips."""

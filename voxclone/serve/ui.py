@@ -121,10 +121,11 @@ def _voices_tab(service: Service) -> NS:
             select = gr.Dropdown(label="Voice", choices=act.voice_names(service), elem_id="voice-select")
             with gr.Row():
                 show = gr.Button("Profile statistics", elem_id="voice-show")
+                adapt = gr.Button("Adapt to Kokoro (for kokoro:adapted)", elem_id="voice-adapt")
                 delete = gr.Button("Delete", variant="stop", elem_id="voice-delete")
             stats = gr.JSON(label="Profile", elem_id="voice-stats")
     return NS(name=name, files=files, mic=mic, consent=consent, add=add, status=status, table=table, select=select,
-              show=show, delete=delete, stats=stats)
+              show=show, adapt=adapt, delete=delete, stats=stats)
 
 
 def _history_tab(service: Service) -> NS:
@@ -281,6 +282,8 @@ def _wire(service: Service, demo: gr.Blocks, tabs: gr.Tabs, gen: NS, voices: NS,
                      [voices.status, *lists])
     voices.show.click(_friendly(lambda v: service.run_blocking(service.voice_stats, v or "")),
                       voices.select, voices.stats)
+    voices.adapt.click(_friendly(lambda v: service.run_blocking(service.adapt_voice, v or "")),
+                       voices.select, voices.stats)
     voices.delete.click(on_delete, voices.select, [voices.status, *lists])
     util.do_import.click(on_import, [util.archive, util.name], [util.status, *lists])
     util.file.change(_friendly(lambda p: act.readable_metadata(service, p) if p else None), util.file, util.meta)

@@ -1,0 +1,88 @@
+"""Per-voice adaptation from parallel data, measured against world / world-auto on dev speakers.
+
+For each speaker: Whisper transcribes the enrolment clips, Kokoro (a style searched for a fixed
+number of steps) speaks those transcripts, their frames are aligned to the clips' by DTW on
+Whisper encoder states, and a frame map (base-TTS mel-cepstra → the target's) is trained. Each
+variant then converts the same Kokoro speech of the held-out texts; both judges and Whisper WER
+score every output; rows go to a JSON file.
+
+    python bench/adapt_sweep.py librispeech-other,vctk,ljspeech '' rows.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from voxclone.asr import transcribe
+from voxclone.audio.io import load
+from voxclone.audio.speaker import speaker_encoder
+from voxclone.convert.base import ConvertSettings
+from voxclone.convert.frame_map import FrameMapConfig
+from voxclone.convert.adapted import AdaptedConverter
+from voxclone.convert.world_auto import AutoWorldConverter
+from voxclone.eval.dataset import split_speakers
+from voxclone.eval.runner import _speakable
+from voxclone.eval.scoring import Scorer
+from voxclone.pipeline.adapt import parallel_pairs
+from voxclone.pipeline.kokoro_clone import StyleSearchConfig
+from voxclone.pipeline.style_cache import cached_search
+from voxclone.tts.kokoro import KokoroTTS
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+KEYS = ("similarity", "similarity_dvec", "wer")
+VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
+            "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
+
+
+def main(sets: str, speakers: str, out_path: str) -> None:
+    scorer, tts = Scorer(dnsmos=False), KokoroTTS()
+    auto = AutoWorldConverter()
+    wanted = set(speakers.split(",")) if speakers else None
+    splits = [s for name in sets.split(",") for s in split_speakers(DATA / name, 20.0, 2, 0)[0]
+              if wanted is None or s.speaker in wanted]
+    rows: list[dict] = []
+    for split in splits:
+        clips = [load(u.path) for u in split.enrol]
+        refs = [scorer.embed(load(u.path)) for u in split.score]
+        feats = auto.features(clips)
+        feats["embedding"] = speaker_encoder().embed_many(clips).tolist()
+        style = cached_search(clips, StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=6), tts=tts).table
+        speak = lambda text: tts.synthesize(text, "en", style_table=style)  # noqa: E731
+        start = time.perf_counter()
+        texts = [transcribe(c, "en", words=False).text for c in clips]
+        pairs = parallel_pairs(clips, texts, speak, AdaptedConverter())
+        build_s = time.perf_counter() - start
+        convs = {}
+        for name, kw in VARIANTS.items():
+            conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items() if k != "blend"}),
+                                    blend=kw["blend"])
+            start = time.perf_counter()
+            convs[name] = (conv, {**feats, **conv.adaptation(pairs)})
+            print(name, "trained in", round(time.perf_counter() - start, 1), "s; pairs built in",
+                  round(build_s, 1), "s", flush=True)
+        convs["world-auto"] = (auto, feats)
+        for i, text in enumerate(split.texts):
+            src = speak(_speakable(text))
+            row = {"speaker": split.speaker, "gender": split.gender, "i": i}
+            rows.append({**row, "method": "source", **{k: scorer.score(src, refs, text)[k] for k in KEYS}})
+            for name, (conv, f) in convs.items():
+                out = conv.convert(src, f, ConvertSettings(f0_method="dio"))
+                scored = scorer.score(out, refs, text)
+                rows.append({**row, "method": name, **{k: scored[k] for k in KEYS}})
+                print(rows[-1], flush=True)
+        Path(out_path).write_text(json.dumps(rows, indent=1))
+    summary: dict[str, dict[str, float]] = {}
+    for r in rows:
+        s = summary.setdefault(r["method"], {k: 0.0 for k in KEYS} | {"n": 0})
+        for k in KEYS:
+            s[k] += r[k]
+        s["n"] += 1
+    for name, s in summary.items():
+        print(name, {k: round(s[k] / s["n"], 4) for k in KEYS}, "n", s["n"])
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])

@@ -1,0 +1,161 @@
+"""Per-voice adaptation: the frame map, the alignment of parallel speech, the ``adapted``
+converter, its cache, and where it refuses to run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import VOICE
+from voxclone.audio import Audio
+from voxclone.convert import ConvertSettings, converter_names, get_converter
+from voxclone.convert.adapted import AdaptedConverter
+from voxclone.convert.frame_map import MIN_PAIRS, FrameMap, FrameMapConfig, context_frames
+from voxclone.errors import InvalidSetting, ReferenceTooShort
+from voxclone.pipeline import PipelineConfig, VoiceCloner
+from voxclone.pipeline.adapt import align_windows, frame_path, parallel_pairs, voice_adaptation
+
+TEXT = ("The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
+        "It is easy to tell the depth of a well.")
+DIO = ConvertSettings(f0_method="dio")
+QUICK = FrameMapConfig(steps=150)
+
+
+@pytest.fixture(scope="module")
+def conv() -> AdaptedConverter:
+    return AdaptedConverter(frame_map=QUICK)
+
+
+@pytest.fixture(scope="module")
+def clip(espeak) -> Audio:
+    """About 7 s of one espeak-ng voice, standing in for a voice's clip."""
+    return espeak.synthesize(TEXT, "en", "en-us+f3")
+
+
+def test_registered_with_its_own_version(world):
+    conv = get_converter("adapted")
+    assert "adapted" in converter_names() and conv.adapts_to_base_voice
+    assert conv.version.startswith(world.version) and conv.version != world.version
+    assert AdaptedConverter(blend=1.0).version != conv.version
+    assert AdaptedConverter(frame_map=FrameMapConfig(hidden=64)).version != conv.version
+    with pytest.raises(InvalidSetting):
+        AdaptedConverter(blend=1.5)
+
+
+def test_context_frames_repeat_the_edges():
+    mcep = np.arange(12, dtype=float).reshape(6, 2)
+    z = context_frames(mcep, np.array([1, 0, 1, 0, 1, 0], bool), context=1, stride=2)
+    assert z.shape == (6, 3 * 2 + 1)
+    np.testing.assert_array_equal(z[0], [0, 1, 0, 1, 4, 5, 1])  # frame −2 is frame 0
+    np.testing.assert_array_equal(z[5], [6, 7, 10, 11, 10, 11, 0])
+
+
+def test_frame_map_learns_a_mapping_and_round_trips():
+    rng = np.random.default_rng(0)
+    src = rng.normal(size=(3000, 8))
+    voiced = rng.random(3000) > 0.3
+    x = context_frames(np.concatenate([np.zeros((3000, 1)), src], axis=1)[:, 1:], voiced, 1, 1)
+    w = rng.normal(size=(8, 8)) * 0.5
+    y = np.tanh(src @ w) + 0.3 * voiced[:, None]
+    fmap = FrameMap.fit(x, y, FrameMapConfig(context=1, stride=1, steps=400))
+    full = np.concatenate([np.zeros((3000, 1)), src], axis=1)
+    pred = fmap.predict(full, voiced)
+    assert np.mean((pred - y) ** 2) < 0.2 * np.var(y)  # most of the variance is learned
+    again = FrameMap.from_text(fmap.to_text())
+    np.testing.assert_allclose(again.predict(full, voiced), pred, atol=0.05)  # float16 weights
+    with pytest.raises(ReferenceTooShort, match="aligned"):
+        FrameMap.fit(x[: MIN_PAIRS - 1], y[: MIN_PAIRS - 1])
+
+
+def test_alignment_of_a_stretched_copy_is_monotone_and_complete():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(50, 16))
+    b = np.repeat(a, 2, axis=0)  # the same "phones", twice as slow
+    path = align_windows(a, b)
+    assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (49, 99)
+    assert (np.diff(path, axis=0) >= 0).all()
+    assert (np.abs(path[:, 1] // 2 - path[:, 0]) <= 1).mean() > 0.95
+    frames = frame_path(path[:3], 4, 8, 100)
+    assert frames.shape[1] == 2 and frames[:, 0].max() < 8
+
+
+def test_own_speech_as_base_voice_learns_itself(conv, clip):
+    """With the clip itself as the base TTS's speech the alignment is the diagonal and the map
+    gives back nearly the clip's own envelope (a sanity check of pairs and fit)."""
+    pairs = parallel_pairs([clip], ["ignored"], lambda text: clip, conv)
+    path = pairs[0].path
+    assert (path[:, 0] == path[:, 1]).mean() > 0.95
+    x, y = conv.training_frames(pairs)
+    fmap = FrameMap.fit(x, y, FrameMapConfig(steps=400))
+    an = pairs[0].source
+    pred = fmap.predict(an.mcep, an.f0 > 0)[an.speech]
+    err = np.mean((pred - an.mcep[an.speech, 1:]) ** 2)
+    assert err < 0.25 * np.var(an.mcep[an.speech, 1:], axis=0).sum() / an.mcep.shape[1]
+
+
+def test_converts_at_the_source_length_and_needs_an_adaptation(conv, clip, espeak):
+    pairs = parallel_pairs([clip], [TEXT], lambda text: espeak.synthesize(text, "en", "en-us+m3"), conv)
+    target = {**conv.features([clip]), **conv.adaptation(pairs)}
+    assert target["adaptation_frames"] >= MIN_PAIRS
+    source = espeak.synthesize("Hello there, how are you?", "en", "en-us+m3")
+    out = conv.convert(source, target, DIO)
+    assert len(out) == pytest.approx(len(source) * out.sample_rate / source.sample_rate, abs=120)
+    assert np.isfinite(out.samples).all() and np.abs(out.samples).max() > 0.01
+    with pytest.raises(InvalidSetting, match="voices adapt"):
+        conv.convert(source, conv.features([clip]), DIO)
+
+
+def test_adaptation_is_cached_per_clips(conv, clip, espeak, tmp_path, monkeypatch):
+    import voxclone.asr as asr
+    from voxclone.asr.types import Transcript
+
+    heard, lang = [], ["en"]
+    monkeypatch.setattr(asr, "transcribe", lambda audio, language, name, words=False:
+                        heard.append(language) or Transcript(TEXT, lang[0], model="test"))
+    spoken = []
+
+    def speak(text: str, lang: str) -> Audio:
+        spoken.append(lang)
+        return espeak.synthesize(text, lang, "en-us+m3")
+
+    def adapt(hashes: list[str], cache=tmp_path, clips=(clip,)):
+        return voice_adaptation(conv, "espeak", "en-us+m3", list(clips), hashes, speak, ("en", "fr"), cache)
+
+    first = adapt(["h1"])
+    assert heard == [None] and spoken == ["en"]  # the clip's language is heard, then spoken in
+    assert adapt(["h1"]) == first and len(heard) == 1 and len(list((tmp_path / "adaptations").iterdir())) == 1
+    adapt(["h2"])  # other clips
+    assert len(heard) == 2 and len(list((tmp_path / "adaptations").iterdir())) == 2
+    next((tmp_path / "adaptations").iterdir()).write_text("{not json")
+    adapt(["h1"])
+    adapt(["h2"])
+    assert len(heard) == 3  # the damaged entry was learned again, the other read
+    lang[0] = "de"
+    with pytest.raises(ReferenceTooShort, match="language espeak speaks"):
+        adapt(["h4"], None)
+    with pytest.raises(ReferenceTooShort, match="30 s"):
+        adapt(["h3"], None, [Audio(np.zeros(31 * 16000, np.float32), 16000)])
+
+
+def test_pipeline_adapts_a_library_voice_and_refuses_speech_conversion(warm_home, clip, tmp_path):
+    from voxclone.audio import save
+    from voxclone.pipeline import VoiceConversionPipeline
+    from voxclone.voices import VoiceLibrary
+
+    cloner = VoiceCloner(PipelineConfig(tts="espeak", converter="adapted"))
+    cloner.converter = AdaptedConverter(frame_map=QUICK)
+    with pytest.raises(ReferenceTooShort, match="aligned"):
+        cloner.adapt(VOICE)  # 3.2 s of speech
+    save(clip, tmp_path / "clip.wav")
+    VoiceLibrary().add("seven", [tmp_path / "clip.wav"])
+    info = cloner.adapt("seven", base_voice="en-us+m3")
+    assert (info["tts"], info["base_voice"]) == ("espeak", "en-us+m3") and info["frames"] >= MIN_PAIRS
+    fresh = VoiceCloner(PipelineConfig(tts="espeak", converter="adapted"))
+    fresh.converter = cloner.converter
+    assert fresh.adapt("seven", base_voice="en-us+m3") == info  # read from the cache
+    result = fresh.synthesize("Good morning, everyone.", "seven", base_voice="en-us+m3")
+    assert result.audio.duration > 0.5 and "adaptation" in result.timings_ms
+    with pytest.raises(InvalidSetting, match="say"):
+        VoiceConversionPipeline(PipelineConfig(converter="adapted"))
+    with pytest.raises(InvalidSetting, match="adapted"):
+        VoiceCloner(PipelineConfig(tts="espeak", converter="world")).adapt(VOICE)
