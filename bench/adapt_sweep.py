@@ -7,6 +7,9 @@ variant then converts the same Kokoro speech of the held-out texts; both judges 
 score every output; rows go to a JSON file.
 
     python bench/adapt_sweep.py librispeech-other,vctk,ljspeech '' rows.json
+
+``--combined`` (a fourth argument) scores instead the default map combined with the knn
+converter's matched frames (both blended into WORLD's map) against each alone.
 """
 
 from __future__ import annotations
@@ -19,14 +22,17 @@ from pathlib import Path
 from voxclone.asr import transcribe
 from voxclone.audio.io import load
 from voxclone.audio.speaker import speaker_encoder
-from voxclone.convert.base import ConvertSettings
-from voxclone.convert.frame_map import FrameMapConfig
 from voxclone.convert.adapted import AdaptedConverter
+from voxclone.convert.base import ConvertSettings
+from voxclone.convert.frame_map import FrameMap, FrameMapConfig
+from voxclone.convert.knn import KnnConverter
+from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.world_auto import AutoWorldConverter
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.runner import _speakable
 from voxclone.eval.scoring import Scorer
 from voxclone.pipeline.adapt import parallel_pairs
+from voxclone.pipeline.knn import knn_converter
 from voxclone.pipeline.kokoro_clone import StyleSearchConfig
 from voxclone.pipeline.style_cache import cached_search
 from voxclone.tts.kokoro import KokoroTTS
@@ -37,7 +43,39 @@ VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
 
-def main(sets: str, speakers: str, out_path: str) -> None:
+class Combined:
+    """The adapted map at ``blend`` and knn's matched frames at ``knn_blend``, both pulled into
+    WORLD's mapped envelope on speech frames (one analysis, one synthesis)."""
+
+    def __init__(self, adapted: AdaptedConverter, knn: KnnConverter, blend: float, knn_blend: float):
+        self.adapted, self.knn, self.blend, self.knn_blend = adapted, knn, blend, knn_blend
+
+    def convert(self, audio, target, settings):
+        conv = self.adapted
+        an = conv.analyze(audio, settings.f0_method)
+        src = conv._stats([an])
+        mapped = conv.mapped_mcep(an, src, target, 1.0)
+        learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+        matched = self.knn.matched_mcep(audio, an, MatchingSet.from_text(target["matching_set"]),
+                                        mapped[:, 1:])
+        mix, sp = mapped.copy(), an.speech
+        mix[sp, 1:] += (self.blend * (learned[sp] - mapped[sp, 1:])
+                        + self.knn_blend * (matched[sp] - mapped[sp, 1:]))
+        return conv.synthesize(an, mix, src, target, settings)
+
+
+def combined_variants(clips, pairs, feats) -> dict:
+    """adapted (default), knn (default) and both together, with the features each needs."""
+    adapted, knn = AdaptedConverter(), knn_converter()
+    parts = [knn.analyze(c, knn.config.target_f0_method, False) for c in clips]
+    feats = {**feats, **adapted.adaptation(pairs),
+             "matching_set": knn.matching_set(clips, parts).to_text()}
+    return {"adapted": (adapted, feats), "knn": (knn, feats),
+            "adapted+knn": (Combined(adapted, knn, adapted.blend, knn.knn.blend), feats),
+            "adapted+knn-half": (Combined(adapted, knn, adapted.blend / 2, knn.knn.blend), feats)}
+
+
+def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
     wanted = set(speakers.split(",")) if speakers else None
@@ -55,8 +93,8 @@ def main(sets: str, speakers: str, out_path: str) -> None:
         texts = [transcribe(c, "en", words=False).text for c in clips]
         pairs = parallel_pairs(clips, texts, speak, AdaptedConverter())
         build_s = time.perf_counter() - start
-        convs = {}
-        for name, kw in VARIANTS.items():
+        convs = combined_variants(clips, pairs, feats) if mode == "--combined" else {}
+        for name, kw in ({} if mode == "--combined" else VARIANTS).items():
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items() if k != "blend"}),
                                     blend=kw["blend"])
             start = time.perf_counter()
@@ -69,7 +107,7 @@ def main(sets: str, speakers: str, out_path: str) -> None:
             row = {"speaker": split.speaker, "gender": split.gender, "i": i}
             rows.append({**row, "method": "source", **{k: scorer.score(src, refs, text)[k] for k in KEYS}})
             for name, (conv, f) in convs.items():
-                out = conv.convert(src, f, ConvertSettings(f0_method="dio"))
+                out = conv.convert(src, f, ConvertSettings(f0_method="dio"))  # type: ignore[call-arg]
                 scored = scorer.score(out, refs, text)
                 rows.append({**row, "method": name, **{k: scored[k] for k in KEYS}})
                 print(rows[-1], flush=True)
@@ -85,4 +123,4 @@ def main(sets: str, speakers: str, out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])
