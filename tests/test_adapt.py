@@ -159,3 +159,12 @@ def test_pipeline_adapts_a_library_voice_and_refuses_speech_conversion(warm_home
         VoiceConversionPipeline(PipelineConfig(converter="adapted"))
     with pytest.raises(InvalidSetting, match="adapted"):
         VoiceCloner(PipelineConfig(tts="espeak", converter="world")).adapt(VOICE)
+
+
+def test_bench_row_times_learning_and_conversion(clip, espeak):
+    from voxclone.eval.bench_adapt import adapt_markdown, run_adapt_bench
+
+    r = run_adapt_bench([clip], [TEXT], lambda text: espeak.synthesize(text, "en", "en-us+m3"),
+                        espeak.synthesize("Hello there, how are you?", "en", "en-us+m3"), runs=1)
+    assert r["frames"] >= MIN_PAIRS and r["rtf"] > 0 and r["world_rtf"] > 0 and r["fit_s"] > 0
+    assert "adapted converter" in adapt_markdown(r)

@@ -80,7 +80,7 @@ def test_eval_end_to_end_writes_reports_and_is_deterministic(dataset: Path, tmp_
 @pytest.mark.slow
 def test_bench_reports_stages_ratios_and_memory(tmp_path: Path) -> None:
     results = run_bench(BenchConfig(durations=(3.0,), runs=1, tts_engines=("espeak",), openvoice=False,
-                                    judges=False, knn=False),
+                                    judges=False, knn=False, adapt=False),
                         Settings(home=tmp_path / "home"))
     conv = results["conversion"][0]
     assert conv["rtf"] > 0 and set(conv["rtf_stages"]) == {"analysis", "conversion", "synthesis", "post"}

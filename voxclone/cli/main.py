@@ -34,7 +34,8 @@ F0_HELP = ("Pitch tracker of the source (WORLD converters): swift (default, a sm
            "voicing errors).")
 CONVERTER_HELP = ("Tone-colour converter: world, world-auto (WORLD at the strength the speaker "
                   "encoder prefers), knn (envelopes of the voice's own nearest frames blended "
-                  "into WORLD's), openvoice-v2, or none for the raw base voice.")
+                  "into WORLD's), adapted (the voice's own frame map, learned once by `voices "
+                  "adapt`; say only), openvoice-v2, or none for the raw base voice.")
 
 
 @app.callback()

@@ -51,6 +51,7 @@ class BenchConfig:
     first_use_speakers: int = 3
     eval_data: Path = Path("../shared/eval-data")
     knn: bool = True
+    adapt: bool = True
 
 
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
@@ -113,6 +114,14 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         from voxclone.eval.bench_knn import run_knn_bench
 
         results["knn"] = run_knn_bench(speech_of(60.0, "en-us+m7"), speech_of(10.0), config.runs)
+    if config.adapt:
+        from voxclone.eval.bench_adapt import run_adapt_bench
+
+        espeak = get_tts("espeak")
+        texts = [BENCH_TEXT] * 4  # ~36 s of the voice, the base voice saying the same words
+        clips = [espeak.synthesize(t, "en", "en-us+m7") for t in texts]
+        results["adapt"] = run_adapt_bench(clips, texts, lambda t: espeak.synthesize(t, "en", "en-us+f3"),
+                                           speech_of(10.0), config.runs)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench
@@ -284,6 +293,10 @@ def markdown(results: dict[str, Any]) -> str:
         from voxclone.eval.bench_knn import knn_markdown
 
         lines += ["", knn_markdown(results["knn"])]
+    if "adapt" in results:
+        from voxclone.eval.bench_adapt import adapt_markdown
+
+        lines += ["", adapt_markdown(results["adapt"])]
     if "openvoice" in results:
         from voxclone.eval.bench_openvoice import openvoice_markdown
 
