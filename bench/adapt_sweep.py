@@ -9,7 +9,8 @@ score every output; rows go to a JSON file.
     python bench/adapt_sweep.py librispeech-other,vctk,ljspeech '' rows.json
 
 ``--combined`` (a fourth argument) scores instead the default map combined with the knn
-converter's matched frames (both blended into WORLD's map) against each alone.
+converter's matched frames (both blended into WORLD's map) against each alone; ``--residual``
+maps that learn the target less WORLD's mapped envelope.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from voxclone.tts.kokoro import KokoroTTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
 KEYS = ("similarity", "similarity_dvec", "wer")
+RESIDUAL = {"adapt-b05": {"blend": 0.5}, "residual-b05": {"blend": 0.5, "residual": True},
+            "residual-b075": {"blend": 0.75, "residual": True}, "residual-b1": {"blend": 1.0, "residual": True}}
+"""``--residual``: the map of target less WORLD's mapped envelope, against the default map."""
 VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
@@ -94,9 +98,10 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
         pairs = parallel_pairs(clips, texts, speak, AdaptedConverter())
         build_s = time.perf_counter() - start
         convs = combined_variants(clips, pairs, feats) if mode == "--combined" else {}
-        for name, kw in ({} if mode == "--combined" else VARIANTS).items():
-            conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items() if k != "blend"}),
-                                    blend=kw["blend"])
+        for name, kw in {"--combined": {}, "--residual": RESIDUAL}.get(mode, VARIANTS).items():
+            conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
+                                                                 if k not in ("blend", "residual")}),
+                                    blend=kw["blend"], residual=kw.get("residual", False))
             start = time.perf_counter()
             convs[name] = (conv, {**feats, **conv.adaptation(pairs)})
             print(name, "trained in", round(time.perf_counter() - start, 1), "s; pairs built in",

@@ -37,6 +37,7 @@ def test_registered_with_its_own_version(world):
     assert "adapted" in converter_names() and conv.adapts_to_base_voice
     assert conv.version.startswith(world.version) and conv.version != world.version
     assert AdaptedConverter(blend=1.0).version != conv.version
+    assert AdaptedConverter(residual=True).version != conv.version
     assert AdaptedConverter(frame_map=FrameMapConfig(hidden=64)).version != conv.version
     with pytest.raises(InvalidSetting):
         AdaptedConverter(blend=1.5)
@@ -103,6 +104,11 @@ def test_converts_at_the_source_length_and_needs_an_adaptation(conv, clip, espea
     assert np.isfinite(out.samples).all() and np.abs(out.samples).max() > 0.01
     with pytest.raises(InvalidSetting, match="voices adapt"):
         conv.convert(source, conv.features([clip]), DIO)
+    residual = AdaptedConverter(frame_map=QUICK, residual=True)
+    x, y = residual.training_frames(pairs)
+    assert np.abs(y.mean(axis=0)).max() < np.abs(conv.training_frames(pairs)[1].mean(axis=0)).max()
+    out = residual.convert(source, {**target, **residual.adaptation(pairs)}, DIO)
+    assert len(out) == pytest.approx(len(source) * out.sample_rate / source.sample_rate, abs=120)
 
 
 def test_adaptation_is_cached_per_clips(conv, clip, espeak, tmp_path, monkeypatch):

@@ -45,23 +45,32 @@ class AdaptedConverter(WorldConverter):
     """The pipeline adds the voice's ``adaptation`` for the base voice it speaks with."""
 
     def __init__(self, config: WorldConfig = WorldConfig(),
-                 frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND) -> None:
+                 frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
+                 residual: bool = False) -> None:
+        """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
+        cannot tell, it falls back to WORLD's map rather than to an average envelope)."""
         super().__init__(config)
         if not 0.0 <= blend <= 1.0:
             raise InvalidSetting(f"blend={blend}: use 0..1.")
-        self.frame_map, self.blend = frame_map, blend
-        self.version = f"{self.version}:adapted-1:{frame_map.key}:{blend}"
+        self.frame_map, self.blend, self.residual = frame_map, blend, residual
+        self.version = (f"{self.version}:adapted-1:{frame_map.key}:{blend}"
+                        + (":residual" if residual else ""))
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs``."""
+        """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs`` (with
+        ``residual``, the targets less WORLD's mapped source envelope)."""
         xs, ys = [], []
+        target = self._features_of([p.target for p in pairs]) if self.residual else None
         for p in pairs:
             src, tgt, path = p.source, p.target, p.path
             keep = src.speech[path[:, 0]] & tgt.speech[path[:, 1]]
             inputs = context_frames(src.mcep[:, 1:], src.f0 > 0, self.frame_map.context,
                                     self.frame_map.stride)
             xs.append(inputs[path[keep, 0]])
-            ys.append(tgt.mcep[path[keep, 1], 1:])
+            y = tgt.mcep[path[keep, 1], 1:]
+            if target is not None:
+                y = y - self.mapped_mcep(src, self._stats([src]), target, 1.0)[path[keep, 0], 1:]
+            ys.append(y)
         return np.concatenate(xs), np.concatenate(ys)
 
     def adaptation(self, pairs: list[ParallelUtterance]) -> Features:
@@ -83,6 +92,8 @@ class AdaptedConverter(WorldConverter):
             src = source or self._stats([an])
             mapped = self.mapped_mcep(an, src, target, 1.0)
             learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+            if self.residual:
+                learned = learned + mapped[:, 1:]
             mix = mapped.copy()
             speech = an.speech
             mix[speech, 1:] += self.blend * (learned[speech] - mapped[speech, 1:])
