@@ -26,7 +26,7 @@ from voxclone.convert.adapted import AdaptedConverter, ParallelUtterance
 from voxclone.convert.base import Features
 from voxclone.convert.world import WorldConverter
 from voxclone.errors import ReferenceTooShort
-from voxclone.pipeline.cache_files import write_json
+from voxclone.pipeline.cache_files import read_json, write_json
 
 log = logging.getLogger(__name__)
 ALIGN_LAYER = 3
@@ -115,10 +115,5 @@ def voice_adaptation(converter: AdaptedConverter, tts_name: str, voice_id: str,
 
 
 def _read(path: Path | None) -> Features | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        return data if isinstance(data.get("adaptation"), str) else None
-    except (OSError, ValueError, AttributeError):
-        return None  # a damaged entry is learned again
+    data = read_json(path)
+    return data if isinstance(data, dict) and isinstance(data.get("adaptation"), str) else None

@@ -1,5 +1,6 @@
 """Atomic writes of the pipeline's cache entries (a temporary file of their own in the target
-folder, then a rename), so a reader never sees half an entry and concurrent writers never clash."""
+folder, then a rename), so a reader never sees half an entry and concurrent writers never clash;
+and the matching read, for which a missing or damaged entry is simply absent."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ import numpy as np
 def write_json(path: Path, data: Any) -> None:
     """``data`` as JSON at ``path``."""
     _write(path, ".json", "w", lambda f: json.dump(data, f))
+
+
+def read_json(path: Path | None) -> Any | None:
+    """The JSON at ``path``; None when there is no path, no file, or a damaged one (the caller
+    computes the entry again)."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def write_npz(path: Path, **arrays: Any) -> None:

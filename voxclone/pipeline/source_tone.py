@@ -13,7 +13,7 @@ from typing import Callable
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import Converter, Features
-from voxclone.pipeline.cache_files import write_json
+from voxclone.pipeline.cache_files import read_json, write_json
 
 PASSAGES = {
     "en": "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. "
@@ -54,12 +54,7 @@ def base_voice_features(converter: Converter, tts_name: str, voice_id: str, lang
 
 
 def _read(path: Path | None) -> Features | None:
-    if path is None or not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None  # a damaged cache entry is recomputed
+    data = read_json(path)  # a damaged cache entry is recomputed
     return data if isinstance(data, dict) else None
 
 
