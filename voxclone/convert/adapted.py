@@ -94,10 +94,7 @@ class AdaptedConverter(WorldConverter):
             learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
             if self.residual:
                 learned = learned + mapped[:, 1:]
-            mix = mapped.copy()
-            speech = an.speech
-            mix[speech, 1:] += self.blend * (learned[speech] - mapped[speech, 1:])
-            mcep = an.mcep + settings.strength * (mix - an.mcep)
+            mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
         return self.synthesize(an, mcep, src, target, settings, timer)
 
 

@@ -130,9 +130,7 @@ class KnnConverter(WorldConverter):
             bank = MatchingSet.from_text(target["matching_set"])
             matched = self.matched_mcep(audio, an, bank, mapped[:, 1:])
         with maybe_stage(timer, "conversion"):
-            mix = mapped.copy()
-            mix[:, 1:] += self.knn.blend * (matched - mapped[:, 1:])
-            mcep = an.mcep + settings.strength * (mix - an.mcep)
+            mcep = self.pulled_mcep(an, mapped, matched, self.knn.blend, settings.strength)
         out = self.synthesize(an, mcep, src, target, settings, timer)
         return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
 

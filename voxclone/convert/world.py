@@ -130,6 +130,15 @@ class WorldConverter:
         self._map_voiced_classes(mcep, an, src, target, strength)
         return mcep
 
+    @staticmethod
+    def pulled_mcep(an: Analysis, mapped: np.ndarray, envelope: np.ndarray, blend: float,
+                    strength: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The mapped envelope ``mapped`` (T, order+1) with its c1.. pulled at ``blend`` toward
+        ``envelope`` (T, order) on ``rows``, applied to ``an`` at ``strength``."""
+        mix = mapped.copy()
+        mix[rows, 1:] += blend * (envelope[rows] - mapped[rows, 1:])
+        return an.mcep + strength * (mix - an.mcep)
+
     def synthesize(self, an: Analysis, mcep: np.ndarray, src: Features, target: Features,
                    settings: ConvertSettings, timer: StageTimer | None = None) -> Audio:
         """Speech from ``an``'s aperiodicity, the mapped F0 and the envelope ``mcep``."""
