@@ -54,6 +54,19 @@ class BenchConfig:
     adapt: bool = True
 
 
+def rtf_beside_world(converter: Any, features: dict, world: Any, world_features: dict,
+                     source: Audio, runs: int) -> dict[str, float]:
+    """RTF of ``converter`` and of WORLD converting ``source`` (``dio`` F0, as ``say`` does),
+    medians over ``runs`` in this process, and their ratio (``over_world``)."""
+    from voxclone.convert.base import ConvertSettings
+
+    settings = ConvertSettings(f0_method="dio")
+    conv_s, _ = median_time(lambda: converter.convert(source, features, settings), runs)
+    world_s, _ = median_time(lambda: world.convert(source, world_features, settings), runs)
+    return {"input_s": round(source.duration, 1), "rtf": round(conv_s / source.duration, 4),
+            "world_rtf": round(world_s / source.duration, 4), "over_world": round(conv_s / world_s, 2)}
+
+
 def median_time(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
     """Median seconds of ``runs`` calls after one warm-up call, and the last result."""
     result = fn()
@@ -118,10 +131,10 @@ def run_bench(config: BenchConfig = BenchConfig(), settings: Settings | None = N
         from voxclone.eval.bench_adapt import run_adapt_bench
 
         espeak = get_tts("espeak")
-        texts = [BENCH_TEXT] * 4  # ~36 s of the voice, the base voice saying the same words
-        clips = [espeak.synthesize(t, "en", "en-us+m7") for t in texts]
-        results["adapt"] = run_adapt_bench(clips, texts, lambda t: espeak.synthesize(t, "en", "en-us+f3"),
-                                           speech_of(10.0), config.runs)
+        clip = espeak.synthesize(BENCH_TEXT, "en", "en-us+m7")  # ~36 s of the voice in 4 clips,
+        results["adapt"] = run_adapt_bench(  # the base voice saying the same words
+            [clip] * 4, [BENCH_TEXT] * 4, lambda t: espeak.synthesize(t, "en", "en-us+f3"),
+            speech_of(10.0), config.runs)
     results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     if config.openvoice:
         from voxclone.eval.bench_openvoice import OpenVoiceBenchConfig, run_openvoice_bench

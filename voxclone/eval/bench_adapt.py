@@ -9,39 +9,33 @@ from typing import Any
 
 from voxclone.audio.types import Audio
 from voxclone.convert.adapted import AdaptedConverter
-from voxclone.convert.base import ConvertSettings, get_converter
+from voxclone.convert.base import get_converter
 from voxclone.pipeline.adapt import parallel_pairs
 
 
 def run_adapt_bench(clips: Sequence[Audio], texts: Sequence[str], speak: Callable[[str], Audio],
                     source: Audio, runs: int = 3) -> dict[str, Any]:
     """Parallel pairs of ``clips`` (their ``texts`` given, so no ASR) with the base voice
-    ``speak``, the fit, and the RTF of converting ``source`` (``dio`` F0, as ``say`` does),
-    medians over ``runs``."""
-    from voxclone.eval.bench import median_time
+    ``speak``, the fit, and the RTF of converting ``source`` beside WORLD's."""
+    from voxclone.eval.bench import rtf_beside_world
 
     adapted, world = AdaptedConverter(), get_converter("world")
     minutes = sum(c.duration for c in clips) / 60.0
     start = time.perf_counter()
     pairs = parallel_pairs(clips, texts, speak, adapted)
     pairs_s = time.perf_counter() - start
+    world_features = world.features(list(clips))  # the adapted converter's own WORLD features too
     start = time.perf_counter()
-    features = {**adapted.features(list(clips)), **adapted.adaptation(pairs)}
+    features = {**world_features, **adapted.adaptation(pairs)}
     fit_s = time.perf_counter() - start
-    world_features = world.features(list(clips))
-    settings = ConvertSettings(f0_method="dio")
-    adapted_s, _ = median_time(lambda: adapted.convert(source, features, settings), runs)
-    world_s, _ = median_time(lambda: world.convert(source, world_features, settings), runs)
     return {"reference_s": round(minutes * 60.0, 1), "frames": features["adaptation_frames"],
             "pairs_s_per_min": round(pairs_s / minutes, 2), "fit_s": round(fit_s, 2),
-            "input_s": round(source.duration, 1), "rtf": round(adapted_s / source.duration, 4),
-            "world_rtf": round(world_s / source.duration, 4),
-            "adapted_over_world": round(adapted_s / world_s, 2)}
+            **rtf_beside_world(adapted, features, world, world_features, source, runs)}
 
 
 def adapt_markdown(r: dict[str, Any]) -> str:
     """One line of Markdown for the bench report."""
     return (f"adapted converter: {r['reference_s']} s of reference ({r['frames']} aligned frames): "
-            f"parallel speech + alignment {r['pairs_s_per_min']} s per minute, fit (with WORLD "
-            f"features) {r['fit_s']} s; converting {r['input_s']} s: RTF {r['rtf']} "
-            f"(WORLD {r['world_rtf']}, ×{r['adapted_over_world']})")
+            f"parallel speech + alignment {r['pairs_s_per_min']} s per minute, fit {r['fit_s']} s; "
+            f"converting {r['input_s']} s: RTF {r['rtf']} (WORLD {r['world_rtf']}, "
+            f"×{r['over_world']})")

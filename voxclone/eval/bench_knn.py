@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from voxclone.audio.types import Audio
-from voxclone.convert.base import ConvertSettings, get_converter
+from voxclone.convert.base import get_converter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.pipeline.knn import knn_converter
 
@@ -15,7 +15,7 @@ from voxclone.pipeline.knn import knn_converter
 def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, Any]:
     """Feature build of ``reference`` (knn: WORLD analysis + matching set; WORLD alone) and the
     RTF of converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``."""
-    from voxclone.eval.bench import median_time
+    from voxclone.eval.bench import rtf_beside_world
 
     knn, world = knn_converter(), get_converter("world")
     minutes = reference.duration / 60.0
@@ -25,16 +25,11 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     start = time.perf_counter()
     world_features = world.features([reference])
     world_build_s = time.perf_counter() - start
-    settings = ConvertSettings(f0_method="dio")
-    knn_s, _ = median_time(lambda: knn.convert(source, features, settings), runs)
-    world_s, _ = median_time(lambda: world.convert(source, world_features, settings), runs)
     return {"reference_s": round(reference.duration, 1),
             "entries": len(MatchingSet.from_text(features["matching_set"])),
             "build_s_per_min": round(build_s / minutes, 2),
             "world_build_s_per_min": round(world_build_s / minutes, 2),
-            "input_s": round(source.duration, 1), "rtf": round(knn_s / source.duration, 4),
-            "world_rtf": round(world_s / source.duration, 4),
-            "knn_over_world": round(knn_s / world_s, 2)}
+            **rtf_beside_world(knn, features, world, world_features, source, runs)}
 
 
 def knn_markdown(r: dict[str, Any]) -> str:
@@ -42,4 +37,4 @@ def knn_markdown(r: dict[str, Any]) -> str:
     return (f"knn converter: matching set of {r['reference_s']} s of reference ({r['entries']} windows) "
             f"built in {r['build_s_per_min']} s per minute (WORLD features alone "
             f"{r['world_build_s_per_min']} s); converting {r['input_s']} s: RTF {r['rtf']} "
-            f"(WORLD {r['world_rtf']}, ×{r['knn_over_world']})")
+            f"(WORLD {r['world_rtf']}, ×{r['over_world']})")
