@@ -448,6 +448,11 @@ class VoiceCloner:
             return [], voice
         return [load(f) for f in voice], None
 
+    def _clips_of(self, voice: VoiceRef) -> list[Audio]:
+        """The clips of a library voice or of reference files (not of a built profile)."""
+        clips, name = self._style_voice(voice)
+        return clips or self.library.clips(name)  # type: ignore[arg-type]
+
     def _search_config(self):
         """The style search's config at this pipeline's effort (or fixed step count)."""
         from voxclone.pipeline.kokoro_clone import StyleSearchConfig
@@ -527,9 +532,7 @@ class VoiceCloner:
             if isinstance(voice, VoiceProfile):
                 log.info("no speaking rate for a built profile (its clips are not at hand)")
                 return style
-            clips, name = self._style_voice(voice)
-            clips = clips or self.library.clips(name)  # type: ignore[arg-type]
-            target = speaking_rate.voice_rate(clips, profile.clip_hashes, lang,
+            target = speaking_rate.voice_rate(self._clips_of(voice), profile.clip_hashes, lang,
                                               self.settings.cache_dir)
             base = speaking_rate.rate([(self._calibration_speech(voice_id, lang),
                                         calibration_text(lang))], lang)
@@ -570,10 +573,9 @@ class VoiceCloner:
             if isinstance(voice, VoiceProfile):
                 raise InvalidSetting("The adapted converter learns from the voice's clips: pass a "
                                      "library voice name or reference files, not a built profile.")
-            clips, name = self._style_voice(voice)
-            clips = clips or self.library.clips(name)  # type: ignore[arg-type]
             self._adaptations[key] = voice_adaptation(
-                self.converter, self.tts.name, voice_id, clips, profile.clip_hashes,  # type: ignore[arg-type]
+                self.converter, self.tts.name, voice_id, self._clips_of(voice),  # type: ignore[arg-type]
+                profile.clip_hashes,
                 lambda text, lang: self._base_speech(text, lang, voice_id, Style()),
                 self.tts.languages, self.settings.cache_dir)
         return with_fields(profile, features={**profile.features, **self._adaptations[key]})
