@@ -15,6 +15,7 @@ import io
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.special import erf
 
 from voxclone.errors import InvalidSetting, ReferenceTooShort
 
@@ -25,7 +26,8 @@ MIN_PAIRS = 1000
 @dataclass(frozen=True)
 class FrameMapConfig:
     """context: source frames on each side of the centre frame (step ``stride`` frames apart);
-    hidden: width of the two hidden layers; steps: full-batch Adam steps; lr; weight_decay;
+    hidden: width of the two hidden layers; steps: AdamW steps, each on min(N, 2048) frames
+    drawn at random with replacement, cosine-decayed from ``lr``; weight_decay;
     gv: scale the predictions' spread per dimension to the target's; seed: initial weights."""
 
     context: int = 2
@@ -117,7 +119,7 @@ class FrameMap:
         for i, (w, b) in enumerate(self.layers):
             h = h @ w + b
             if i < len(self.layers) - 1:
-                h = 0.5 * h * (1.0 + _erf(h / np.sqrt(2.0)))
+                h = 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))  # GELU, as torch's
         return h
 
     def predict(self, mcep: np.ndarray, voiced: np.ndarray) -> np.ndarray:
@@ -146,9 +148,3 @@ class FrameMap:
             layers = [(d[f"w{i}"].astype(np.float32), d[f"b{i}"]) for i in range(n)]
             return cls(d["x_mean"], d["x_std"], d["y_mean"], d["y_std"], layers, d["gv_scale"],
                        d["gv_center"], context, stride)
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return erf(x)
