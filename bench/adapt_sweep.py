@@ -10,7 +10,10 @@ score every output; rows go to a JSON file.
 
 ``--combined`` (a fourth argument) scores instead the default map combined with the knn
 converter's matched frames (both blended into WORLD's map) against each alone; ``--residual``
-maps that learn the target less WORLD's mapped envelope.
+maps that learn the target less WORLD's mapped envelope; ``--levers`` the default map against
+three levers: the blend and WORLD strength chosen per voice by the speaker encoder on the
+calibration text (as ``world-auto`` chooses its strength), pairs from the base TTS speaking each
+transcript at three speeds, and the full map on the low cepstra (c1–c8) only.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from voxclone.asr import transcribe
 from voxclone.audio.io import load
-from voxclone.audio.speaker import speaker_encoder
+from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.convert.adapted import AdaptedConverter
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig
@@ -35,7 +41,9 @@ from voxclone.eval.scoring import Scorer
 from voxclone.pipeline.adapt import parallel_pairs
 from voxclone.pipeline.knn import knn_converter
 from voxclone.pipeline.kokoro_clone import StyleSearchConfig
+from voxclone.pipeline.strength import calibration_text
 from voxclone.pipeline.style_cache import cached_search
+from voxclone.tts.base import Style
 from voxclone.tts.kokoro import KokoroTTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
@@ -79,6 +87,48 @@ def combined_variants(clips, pairs, feats) -> dict:
             "adapted+knn-half": (Combined(adapted, knn, adapted.blend / 2, knn.knn.blend), feats)}
 
 
+class Chosen:
+    """The map at one (blend, WORLD strength) of a grid, chosen per voice: the pair whose
+    conversion of the calibration speech the speaker encoder puts closest to the enrolment
+    embedding (``target["embedding"]``)."""
+
+    GRID = tuple((b, f) for b in (0.25, 0.5, 0.75) for f in (0.7, 0.85, 1.0))
+
+    def __init__(self, calibration, target):
+        goal = np.asarray(target["embedding"], dtype=np.float32)
+        scores = {}
+        for blend, fraction in self.GRID:
+            out = AdaptedConverter(blend=blend).convert(
+                calibration, target, ConvertSettings(strength=fraction, f0_method="dio"))
+            scores[(blend, fraction)] = cosine(speaker_encoder().embed(out), goal)
+        self.choice = max(scores, key=scores.get)
+        print("chosen blend/strength", self.choice, flush=True)
+        self.conv = AdaptedConverter(blend=self.choice[0])
+
+    def convert(self, audio, target, settings):
+        return self.conv.convert(audio, target, replace(settings, strength=self.choice[1]))
+
+
+class LowFull(AdaptedConverter):
+    """The map at blend 1 on c1–c8 and at the default blend on the rest."""
+
+    def __init__(self):
+        super().__init__()
+        self.blend = np.where(np.arange(self.config.order) < 8, 1.0, self.blend)
+
+
+def lever_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map, the blend/strength chosen per voice, pairs at three speeds, low-full."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    extra = [p for speed in (0.9, 1.1)
+             for p in parallel_pairs(clips, texts, lambda t, s=speed: speak_at(t, s), adapted)]
+    return {"adapted": (adapted, mapped),
+            "adapted-chosen": (Chosen(speak_at(calibration_text("en"), 1.0), mapped), mapped),
+            "adapted-speeds": (adapted, {**feats, **adapted.adaptation(pairs + extra)}),
+            "adapted-lowfull": (LowFull(), mapped)}
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
@@ -93,12 +143,17 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
         feats["embedding"] = speaker_encoder().embed_many(clips).tolist()
         style = cached_search(clips, StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=6), tts=tts).table
         speak = lambda text: tts.synthesize(text, "en", style_table=style)  # noqa: E731
+        speak_at = lambda text, speed: tts.synthesize(text, "en", style=Style(speed=speed),  # noqa: E731
+                                                       style_table=style)
         start = time.perf_counter()
         texts = [transcribe(c, "en", words=False).text for c in clips]
         pairs = parallel_pairs(clips, texts, speak, AdaptedConverter())
         build_s = time.perf_counter() - start
-        convs = combined_variants(clips, pairs, feats) if mode == "--combined" else {}
-        for name, kw in {"--combined": {}, "--residual": RESIDUAL}.get(mode, VARIANTS).items():
+        convs = (combined_variants(clips, pairs, feats) if mode == "--combined"
+                 else lever_variants(clips, texts, pairs, feats, speak_at) if mode == "--levers"
+                 else {})
+        for name, kw in {"--combined": {}, "--residual": RESIDUAL,
+                         "--levers": {}}.get(mode, VARIANTS).items():
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
                                                                  if k not in ("blend", "residual")}),
                                     blend=kw["blend"], residual=kw.get("residual", False))

@@ -139,6 +139,10 @@ def test_adaptation_is_cached_per_clips(conv, clip, espeak, tmp_path, monkeypatc
     lang[0] = "de"
     with pytest.raises(ReferenceTooShort, match="language espeak speaks"):
         adapt(["h4"], None)
+    for _ in range(2):  # clips that give no map are remembered as such
+        with pytest.raises(ReferenceTooShort, match="language espeak speaks"):
+            adapt(["h5"])
+    assert len(heard) == 5
     with pytest.raises(ReferenceTooShort, match="30 s"):
         adapt(["h3"], None, [Audio(np.zeros(31 * 16000, np.float32), 16000)])
 
@@ -174,3 +178,68 @@ def test_bench_row_times_learning_and_conversion(clip, espeak):
                         espeak.synthesize("Hello there, how are you?", "en", "en-us+m3"), runs=1)
     assert r["frames"] >= MIN_PAIRS and r["rtf"] > 0 and r["world_rtf"] > 0 and r["fit_s"] > 0
     assert "adapted converter" in adapt_markdown(r)
+
+
+@pytest.mark.slow  # the first Kokoro use of a process joins its model
+def test_kokoro_voice_speaks_world_until_its_refined_style_has_a_map(warm_home, arctic, tmp_path,
+                                                                     monkeypatch):
+    """The default English pipeline's staging: the start style speaks with WORLD's map (nothing
+    learned on first use); `prepare` refines the style and learns the map of the refined one;
+    then ``adapted`` speaks. The style search and the learning are stood in for (both are
+    tested on their own); the map is a real one in the stored format."""
+    import voxclone.pipeline.adapt as adapt_module
+    from voxclone.audio import save
+    from voxclone.pipeline import style_cache
+    from voxclone.pipeline.kokoro_clone import StyleSearchResult
+    from voxclone.tts import get_tts
+    from voxclone.voices import VoiceLibrary
+
+    kokoro = get_tts("kokoro")
+
+    def result(voice: str, stage: str) -> StyleSearchResult:
+        return StyleSearchResult(kokoro.style_table(voice), voice, 0.5, 0.6, 0.5, 0.55, None,
+                                 None, 0, 0.1, stage)
+
+    monkeypatch.setattr(style_cache, "start_style", lambda *a, **k: result("jf_nezumi", "start"))
+    monkeypatch.setattr(style_cache, "search_style", lambda *a, **k: result("jf_alpha", "refined"))
+    order = AdaptedConverter().config.order
+    rng = np.random.default_rng(0)
+    fmap = FrameMap.fit(rng.normal(size=(MIN_PAIRS, 5 * order + 1)),
+                        rng.normal(size=(MIN_PAIRS, order)), FrameMapConfig(steps=5)).to_text()
+    learned: list[str] = []
+
+    def learn(converter, tts_name, voice_id, *args, **kwargs):
+        learned.append(voice_id)
+        return {"adaptation": fmap, "adaptation_frames": MIN_PAIRS}
+
+    monkeypatch.setattr(adapt_module, "voice_adaptation", learn)
+    cloner = VoiceCloner(PipelineConfig(tts="kokoro", converter="adapted", watermark=False,
+                                        staged_adaptation=True))
+    first = cloner.synthesize("Good morning.", VOICE)
+    assert first.converter == "world" and cloner.spoke_with == "world" and learned == []
+    assert first.audio.duration > 0.3 and np.isfinite(first.audio.samples).all()
+    cloner.prepare(VOICE).result()
+    refined = cloner.add_style(kokoro.style_table("jf_alpha"))
+    assert learned == [refined]  # the map of the refined style, not of the start one
+    second = cloner.synthesize("Good morning.", VOICE)
+    assert (second.converter, second.base_voice, learned) == ("adapted", refined, [refined])
+    assert not np.array_equal(second.audio.samples[:1000], first.audio.samples[:1000])
+    eager = VoiceCloner(PipelineConfig(tts="kokoro", converter="adapted", watermark=False,
+                                       search_first=True, staged_adaptation=True))
+    monkeypatch.setattr(style_cache, "search_style", lambda *a, **k: result("jm_kumo", "refined"))
+    save(Audio(0.8 * arctic.samples, arctic.sample_rate), tmp_path / "quieter.wav")
+    VoiceLibrary().add("other", [tmp_path / "quieter.wav"])  # other clips: no style yet
+    assert eager.synthesize("Good morning.", "other").converter == "adapted"  # learned first
+    assert len(learned) == 2
+
+    def refuse(*args, **kwargs):
+        raise ReferenceTooShort("only 3 s aligned")
+
+    monkeypatch.setattr(adapt_module, "voice_adaptation", refuse)
+    fresh = VoiceCloner(PipelineConfig(tts="kokoro", converter="adapted", watermark=False,
+                                       staged_adaptation=True))
+    assert fresh.synthesize("Good morning.", VOICE).converter == "world"  # staged: WORLD speaks
+    fresh.prepare(VOICE).result()  # and the preparation does not fail on it
+    strict = VoiceCloner(PipelineConfig(tts="kokoro", converter="adapted", watermark=False))
+    with pytest.raises(ReferenceTooShort, match="3 s"):
+        strict.synthesize("Good morning.", VOICE)  # asked for by name: refused

@@ -9,7 +9,8 @@ import pytest
 from voxclone.errors import InvalidSetting, UnsupportedLanguage
 from voxclone.eval.runner import texts_by_language
 from voxclone.pipeline import PipelineConfig
-from voxclone.pipeline.defaults import (EMBEDDED, MEASURED, choose_defaults, default_pipeline,
+from voxclone.pipeline.defaults import (EMBEDDED, MEASURED, OTHER_ENGINE_CONVERTER,
+                                        choose_defaults, default_converter, default_pipeline,
                                         defaults_table)
 
 
@@ -56,6 +57,14 @@ def test_default_pipeline_per_language() -> None:
         assert (tts, converter) == ((chosen.tts, chosen.converter) if chosen else EMBEDDED)
     with pytest.raises(UnsupportedLanguage):
         default_pipeline("xx")
+
+
+
+def test_default_converter_of_another_engine() -> None:
+    tts, converter = default_pipeline("en")
+    assert default_converter("en", tts) == converter
+    other = "espeak" if tts != "espeak" else "piper"
+    assert default_converter("en", other) == OTHER_ENGINE_CONVERTER == "world-auto"
 
 
 def test_effort_is_checked() -> None:

@@ -19,7 +19,7 @@ from voxclone.audio.metadata import metadata_tags, parse_comment, read_metadata
 from voxclone.errors import InvalidSetting, ProfileVersionError, VoxcloneError
 from voxclone.serve import PRESETS, GenerationRecord, History, RuntimeSettings, Service, SpeechJob
 from voxclone.serve import ui_actions as act
-from voxclone.pipeline.defaults import default_pipeline
+from voxclone.pipeline.defaults import default_converter, default_pipeline
 from voxclone.serve.jobs import choose_engine, parse_engine
 from voxclone.serve.testing import free_port
 
@@ -51,7 +51,7 @@ def test_engine_parsing_and_job_checks():
         assert parse_engine(None, auto, lang) == default_pipeline(lang)
         assert choose_engine(None, auto, lang).source == f"measured default for {lang}"
     assert parse_engine("auto", rt, "zh") == default_pipeline("zh")  # a request may ask for it
-    assert parse_engine("piper", auto, "en") == ("piper", default_pipeline("en")[1])
+    assert parse_engine("piper", auto, "en") == ("piper", default_converter("en", "piper"))
     assert choose_engine("piper", auto).source == "tts: request, converter: measured default for en"
     assert choose_engine(None, rt).source == "server setting"
     assert set(PRESETS) == {"fast", "standard", "high quality"}

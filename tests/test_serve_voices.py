@@ -158,6 +158,8 @@ def test_the_server_default_is_the_measured_pair_of_each_language(warm_home: Pat
             assert stored["engine"] == item["engine"]
             assert stored["settings"]["engine_choice"] == f"measured default for {lang}"
             assert (stored["settings"]["tts"], stored["settings"]["converter"]) == default_pipeline(lang)
+            if item["engine"].endswith(":adapted"):  # a start style: WORLD's map spoke, and says so
+                assert stored["settings"]["converter_used"] == "world"
 
 
 def test_warmup_runs_in_the_background_while_the_server_answers(warm_home: Path, monkeypatch):

@@ -79,22 +79,24 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     """Speak TEXT in a cloned voice (or, without --voice/--ref, in the engine's own voice)."""
     from voxclone.errors import InvalidSetting
     from voxclone.pipeline import PipelineConfig, VoiceCloner
-    from voxclone.pipeline.defaults import default_pipeline
+    from voxclone.pipeline.defaults import default_converter, default_pipeline
     from voxclone.tts import Style
 
     output_path(output)
     captions_path(captions)
     text = _read_text(text)
-    default_tts, default_converter = default_pipeline(lang)
     plain = not voice and not ref
     if plain and not tts:
         voice_arg(voice, [])  # neither a voice nor an engine: say what to give
-    tts, converter = tts or default_tts, converter or ("none" if plain else default_converter)
+    staged = not plain and not converter  # the default converter: its map comes with `prepare`
+    tts = tts or default_pipeline(lang)[0]
+    converter = converter or ("none" if plain else default_converter(lang, tts))
     if match_rate and plain:
         raise InvalidSetting("--match-rate paces a cloned voice: give --voice NAME or --ref FILE.")
     cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, strength=strength,
                                         effort=effort, watermark=not no_watermark,
-                                        search_first=prepare, match_rate=match_rate))
+                                        search_first=prepare, match_rate=match_rate,
+                                        staged_adaptation=staged))
     settings = {"lang": lang, "speed": speed, "pitch": pitch, "energy": energy, "strength": strength,
                 "effort": effort, "candidates": candidates, "split": split, "stream": stream,
                 "match_rate": match_rate}
@@ -129,21 +131,23 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     if stream:
         _say_stream(cloner, text, voice_ref, lang, Style(speed, pitch, energy), base_voice, split,
                     output, info, captions)
-        voices_cli.suggest_prepare(stage, voice, prepare)
+        voices_cli.suggest_prepare(stage, voice, prepare, converter == "adapted")
         return
     result = cloner.synthesize(text, voice_ref, lang,
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
                                progress=True, timestamps=captions is not None)
-    meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice)
+    meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice,
+                       **_spoken(converter, result.converter))
     provenance_cli.write_output(result.audio, output, meta)
     if keep_pieces:
         for i, piece in enumerate(result.pieces):
             provenance_cli.write_output(piece, output.with_name(f"{output.stem}-{i:03d}{output.suffix}"),
                                         {**meta, "piece": i})
     typer.echo(f"wrote {output} ({result.audio.duration:.1f} s, base voice {result.base_voice}, "
+               f"{'converter ' + result.converter + ', ' if result.converter != converter else ''}"
                f"RTF {result.rtf:.2f})")
     _write_captions(captions, result.words, text, lang, result.audio.duration, result.timing)
-    voices_cli.suggest_prepare(stage, voice, prepare)
+    voices_cli.suggest_prepare(stage, voice, prepare, converter == "adapted")
 
 
 def _check_say_input(cloner, text: str, lang: str, split: str | None, voice_ref) -> None:
@@ -181,8 +185,16 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
     hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
               else [audio_sha256(load(f)) for f in voice])
     meta = output_info(**info, voice_hash=voice_id(hashes))
+
+    def noted(chunks):  # the converter that spoke is known once the first piece is converted
+        for i, chunk in enumerate(chunks):
+            if i == 0:
+                meta.update(_spoken(cloner.config.converter, cloner.spoke_with))
+            yield chunk
+
     if captions is None:
-        _write_stream(cloner.say_stream(text, voice, lang, style, base_voice, split), output, meta)
+        _write_stream(noted(cloner.say_stream(text, voice, lang, style, base_voice, split)),
+                      output, meta)
         return
     words, sources = [], []
 
@@ -192,9 +204,16 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
             sources.append(chunk.timing)
             yield chunk.audio
 
-    seconds = _write_stream(audio_of(cloner.say_stream_captioned(text, voice, lang, style,
-                                                                 base_voice, split)), output, meta)
+    seconds = _write_stream(noted(audio_of(cloner.say_stream_captioned(text, voice, lang, style,
+                                                                       base_voice, split))),
+                            output, meta)
     _write_captions(captions, words, text, lang, seconds, ", ".join(dict.fromkeys(sources)))
+
+
+def _spoken(asked: str, spoke: str) -> dict[str, str]:
+    """``converter_used`` for an output's metadata where another converter than the one asked
+    for spoke (``adapted`` before the voice has its map)."""
+    return {} if spoke in ("", asked) else {"converter_used": spoke}
 
 
 def _write_stream(chunks, output: Path, meta: dict) -> float:

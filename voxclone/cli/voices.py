@@ -45,13 +45,17 @@ def prepare(name: str, lang: str = typer.Option("en", help="Language of the defa
     if tts != "kokoro":
         typer.echo(f"nothing to prepare: the default pipeline for '{lang}' is {tts}:{converter}")
         return
-    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, effort=effort))
+    cloner = VoiceCloner(PipelineConfig(tts=tts, converter=converter, effort=effort,
+                                        staged_adaptation=True))
     if cloner.style_stage(name) != "refined":
         typer.echo(f"preparing {name} for Kokoro: the full style search, once (about "
                    f"{_search_seconds(effort):.0f} s)", err=True)
+    if converter == "adapted":
+        typer.echo(f"and learning {name}'s adaptation for that style, once (about 40 s)", err=True)
     result = cloner.prepare(name, progress=True).result()
     typer.echo(f"prepared '{name}': similarity to its held-out clip {result.start_holdout:.3f} "
-               f"(start style) -> {result.holdout_score:.3f} (refined, {result.steps} steps)")
+               f"(start style) -> {result.holdout_score:.3f} (refined, {result.steps} steps)"
+               f"{', adapted' if converter == 'adapted' else ''}")
 
 
 @app.command("adapt")
@@ -62,10 +66,16 @@ def adapt(name: str, lang: str = typer.Option("en", help="Language whose base vo
           base_voice: str = typer.Option(None, help="Base TTS voice (default: as `say` picks it).")
           ) -> None:
     """Learn NAME's own frame map from its clips (their words, heard by Whisper, spoken by the
-    base TTS and aligned), for `say --converter adapted`; cached, about a minute on 2 cores."""
+    base TTS and aligned), for `say --converter adapted`; cached, about 40 s on 2 cores. For
+    Kokoro, the map of the voice's refined style: one not refined yet is refined first (as by
+    `voices prepare`, about 90 s more)."""
     from voxclone.pipeline import PipelineConfig, VoiceCloner
 
-    cloner = VoiceCloner(PipelineConfig(tts=tts, converter="adapted"))  # type: ignore[arg-type]
+    refine = tts == "kokoro" and not base_voice
+    cloner = VoiceCloner(PipelineConfig(tts=tts, converter="adapted", search_first=refine))  # type: ignore[arg-type]
+    if refine and cloner.style_stage(name) != "refined":
+        typer.echo(f"refining {name}'s Kokoro style first (the style search, once, about "
+                   f"{_search_seconds('standard'):.0f} s)", err=True)
     typer.echo(f"adapting {name} to {tts}: transcribing its clips, speaking them, aligning", err=True)
     info = cloner.adapt(name, lang, base_voice, progress=True)
     took = f" in {info['seconds']} s" if info.get("seconds") is not None else ""
@@ -155,13 +165,16 @@ def announce_style(cloner, voice, name: str | None, base_voice: str | None,
     return stage
 
 
-def suggest_prepare(stage: str | None, name: str | None, search_first: bool) -> None:
-    """After speaking with a start style: how to refine it."""
+def suggest_prepare(stage: str | None, name: str | None, search_first: bool,
+                    adapts: bool = False) -> None:
+    """After speaking with a start style: how to refine it (``adapts``: and learn the map of
+    the ``adapted`` converter)."""
     if stage == "refined" or search_first:
         return
     how = f"`voxclone voices prepare {name}`" if name else "`say --prepare`"
+    learns = " and learns its adaptation (about 40 s more)" if adapts else ""
     typer.echo(f"spoke with the start style (the closest built-in Kokoro voice or blend); {how} "
-               "refines it once (about 90 s), and later calls use the refined style", err=True)
+               f"refines it once (about 90 s){learns}, and later calls use them", err=True)
 
 
 def _search_seconds(effort: str | float) -> float:

@@ -81,39 +81,60 @@ def voice_adaptation(converter: AdaptedConverter, tts_name: str, voice_id: str,
     features): read from the cache, or learned now and kept there. The ASR hears each clip's
     words and language; ``speak(text, lang)`` has the base voice say them in the clip's language
     (clips in a language outside ``languages``, the engine's, are left out); then alignment and
-    fit. The map holds for every language the voice speaks. One builder at a time."""
+    fit. The map holds for every language the voice speaks. One builder at a time. Clips that
+    cannot give a map (ReferenceTooShort) are remembered as such in the cache, so the next call
+    refuses at once."""
     key = json.dumps([ADAPT_VERSION, tts_name, voice_id, converter.version,
                       sorted(clip_hashes), asr])
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     path = Path(cache_dir) / "adaptations" / f"{digest}.json" if cache_dir else None
     with _LOCK:
         cached = _read(path)
+        if cached is not None and "refused" in cached:
+            raise ReferenceTooShort(cached["refused"])
         if cached is not None:
             return cached
-        from voxclone.asr import transcribe
-
-        start = time.perf_counter()
-        usable = [c for c in clips if c.duration <= MAX_SECONDS]
-        if not usable:
-            raise ReferenceTooShort(f"Adaptation learns from clips of up to {MAX_SECONDS:g} s each; "
-                                    "this voice has none. Add shorter clips (5–20 s of speech).")
-        heard = [transcribe(c, None, asr, words=False) for c in usable]
-        kept = [(c, t) for c, t in zip(usable, heard) if t.language in languages and t.text]
-        if not kept:
-            found = sorted({t.language for t in heard})
-            raise ReferenceTooShort(f"No clip has words in a language {tts_name} speaks (heard: "
-                                    f"{', '.join(found) or 'nothing'}); adaptation needs some.")
-        pairs = [p for c, t in kept
-                 for p in parallel_pairs([c], [t.text], partial(speak, lang=t.language), converter)]
-        features = converter.adaptation(pairs)
-        features["adaptation_seconds"] = round(time.perf_counter() - start, 1)
-        log.info("adapted to %s/%s: %d aligned frames in %.1f s", tts_name, voice_id,
-                 features["adaptation_frames"], features["adaptation_seconds"])
+        try:
+            features = _learn(converter, tts_name, voice_id, clips, speak, languages, asr)
+        except ReferenceTooShort as exc:
+            if path is not None:
+                write_json(path, {"refused": str(exc)})
+            raise
         if path is not None:
             write_json(path, features)
         return features
 
 
+def _learn(converter: AdaptedConverter, tts_name: str, voice_id: str, clips: Sequence[Audio],
+           speak: Callable[[str, str], Audio], languages: Sequence[str], asr: str) -> Features:
+    """:func:`voice_adaptation`'s learning, uncached."""
+    from voxclone.asr import transcribe
+
+    start = time.perf_counter()
+    usable = [c for c in clips if c.duration <= MAX_SECONDS]
+    if not usable:
+        raise ReferenceTooShort(f"Adaptation learns from clips of up to {MAX_SECONDS:g} s each; "
+                                "this voice has none. Add shorter clips (5–20 s of speech).")
+    heard = [transcribe(c, None, asr, words=False) for c in usable]
+    kept = [(c, t) for c, t in zip(usable, heard) if t.language in languages and t.text]
+    if not kept:
+        found = sorted({t.language for t in heard})
+        raise ReferenceTooShort(f"No clip has words in a language {tts_name} speaks (heard: "
+                                f"{', '.join(found) or 'nothing'}); adaptation needs some.")
+    pairs = [p for c, t in kept
+             for p in parallel_pairs([c], [t.text], partial(speak, lang=t.language), converter)]
+    features = converter.adaptation(pairs)
+    features["adaptation_seconds"] = round(time.perf_counter() - start, 1)
+    log.info("adapted to %s/%s: %d aligned frames in %.1f s", tts_name, voice_id,
+             features["adaptation_frames"], features["adaptation_seconds"])
+    return features
+
+
 def _read(path: Path | None) -> Features | None:
+    """The cached map, or ``{"refused": why}`` for clips that give none; None if absent/damaged."""
     data = read_json(path)
-    return data if isinstance(data, dict) and isinstance(data.get("adaptation"), str) else None
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get("adaptation"), str) or isinstance(data.get("refused"), str):
+        return data
+    return None

@@ -21,7 +21,7 @@ from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import Converter, ConvertSettings, Features, get_converter
-from voxclone.errors import EngineUnavailable, InvalidSetting
+from voxclone.errors import EngineUnavailable, InvalidSetting, ReferenceTooShort
 from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.source_tone import base_voice_features
@@ -55,7 +55,8 @@ class SayResult:
     ``[audio]`` when one base voice spoke); voice_id: hash of the voice's clips (provenance);
     words: with ``timestamps``, every word of the text with its start/end in seconds of
     ``audio``; piece_words: the same per piece, in seconds of that piece; timing: what the
-    times come from (see :mod:`voxclone.pipeline.captions`).
+    times come from (see :mod:`voxclone.pipeline.captions`); converter: the converter that
+    spoke (``world`` where ``adapted`` had no map yet: see :meth:`VoiceCloner.adapt`).
     """
 
     audio: Audio
@@ -69,6 +70,7 @@ class SayResult:
     words: list[Word] = field(default_factory=list)
     piece_words: list[list[Word]] = field(default_factory=list)
     timing: str = ""
+    converter: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class VoiceCloner:
         self._shared_styles: set[str] = set()  # ids of start styles (not one voice's own)
         self._rate_factors: dict[tuple, float] = {}  # (base voice, lang, clips) → speed factor
         self._adaptations: dict[tuple, Features] = {}  # (base voice, clips) → frame map
+        self._unadapted: Converter | None = None  # adapted's WORLD map, until a voice has its own
+        self.spoke_with = config.converter
+        """The converter the latest call spoke with (its ``adapted`` may speak ``world``)."""
         self.overlap_pieces = True
         """Speak the next pieces while converting this one (False: one after the other, the
         same audio; for measurement)."""
@@ -128,7 +133,8 @@ class VoiceCloner:
             with timer.stage("post"):
                 pieces.append(self._post(audio, style))
         audio = Audio.concat(pieces, PIECE_GAP_S)
-        result = SayResult(audio, pieces, voice_id, [], timer.ms, 0.0, [audio], "")
+        result = SayResult(audio, pieces, voice_id, [], timer.ms, 0.0, [audio], "",
+                           converter="none")
         if timestamps:
             with timer.stage("captions"):
                 self._add_words(result, pieces_text, lang, style)
@@ -218,7 +224,7 @@ class VoiceCloner:
         audio = Audio.concat(pieces, PIECE_GAP_S)
         outputs = [Audio.concat(p, PIECE_GAP_S) for _, p in results] if scored else [audio]
         result = SayResult(audio, pieces, voice_id, scored, timer.ms, 0.0, outputs,
-                           clips_id(profile.clip_hashes))
+                           clips_id(profile.clip_hashes), converter=self.spoke_with)
         if timestamps:
             with timer.stage("captions"):
                 self._add_words(result, pieces_text, lang, paced[voice_id])
@@ -415,8 +421,10 @@ class VoiceCloner:
                 progress: bool = False) -> "Future[StyleSearchResult | None]":
         """Refine the Kokoro style of ``voice`` now: the full style search (about 90 s on 2 cores
         at the standard effort), cached, so that later calls speak with it instead of the start
-        style. With ``background`` it runs on a daemon thread and this returns at once. The
-        future holds the refined :class:`StyleSearchResult`; None for engines other than Kokoro."""
+        style. With the ``adapted`` converter it then learns the voice's map for the refined
+        style (about 40 s more). With ``background`` it runs on a daemon thread and this returns
+        at once. The future holds the refined :class:`StyleSearchResult`; None for engines other
+        than Kokoro."""
         future: Future[StyleSearchResult | None] = Future()
 
         def run() -> None:
@@ -425,7 +433,10 @@ class VoiceCloner:
                     future.set_result(None)
                     return
                 self._kokoro_result(voice, False, False)  # the start style first: speak at once
-                future.set_result(self._kokoro_result(voice, progress, True))
+                refined = self._kokoro_result(voice, progress, True)
+                if getattr(self.converter, "adapts_to_base_voice", False):
+                    self._adapt_refined(voice)
+                future.set_result(refined)
             except BaseException as exc:  # noqa: BLE001 - handed to the future's owner
                 log.warning("refining the Kokoro style of %s failed: %s", voice, exc)
                 future.set_exception(exc)
@@ -552,16 +563,30 @@ class VoiceCloner:
                                  "voice: adapt with converter 'adapted'.")
         lang = normalize_language(lang, self.tts.languages)
         profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, progress, StageTimer())
-        features = self._adapted(voice, profile, lang, voices[0]).features
+        features = self._adapted(voice, profile, lang, voices[0], learn=True).features
         return {"tts": self.tts.name, "base_voice": voices[0],
                 "frames": features["adaptation_frames"],
                 "seconds": features.get("adaptation_seconds")}
 
+    def _adapt_refined(self, voice: VoiceRef) -> None:
+        """:meth:`adapt` for the refined style; with ``staged_adaptation`` a voice too short to
+        learn a map is left without one (WORLD's map speaks) instead of failing the preparation."""
+        try:
+            self.adapt(voice)
+        except ReferenceTooShort as exc:
+            if not self.config.staged_adaptation:
+                raise
+            log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)
+
     def _adapted(self, voice: VoiceRef, profile: VoiceProfile, lang: str,
-                 voice_id: str) -> VoiceProfile:
+                 voice_id: str, learn: bool = False) -> VoiceProfile:
         """``profile`` with the voice's frame map for base voice ``voice_id`` added to its
         features, for converters that take one (learned once per voice and base voice, then
-        cached); otherwise ``profile`` itself."""
+        cached); otherwise ``profile`` itself. With ``staged_adaptation`` a Kokoro voice still
+        speaking with its start style gets no map unless ``learn`` or ``search_first`` (the map
+        is learned for the refined style, :meth:`prepare`), nor does a voice too short to learn
+        one; WORLD's map then speaks (:attr:`spoke_with`)."""
+        self.spoke_with = self.config.converter
         if not getattr(self.converter, "adapts_to_base_voice", False):
             return profile
         from dataclasses import replace as with_fields
@@ -569,15 +594,29 @@ class VoiceCloner:
         from voxclone.pipeline.adapt import voice_adaptation
 
         key = (voice_id, tuple(sorted(profile.clip_hashes)))
+        staged = self.config.staged_adaptation and not learn
+        if (key not in self._adaptations and staged and voice_id in self._shared_styles
+                and not self.config.search_first):
+            log.info("%s speaks with its start style: WORLD's map until `voxclone voices "
+                     "prepare` refines the style and learns its adaptation", voice)
+            self.spoke_with = PROFILE_CONVERTER
+            return profile
         if key not in self._adaptations:
             if isinstance(voice, VoiceProfile):
                 raise InvalidSetting("The adapted converter learns from the voice's clips: pass a "
                                      "library voice name or reference files, not a built profile.")
-            self._adaptations[key] = voice_adaptation(
-                self.converter, self.tts.name, voice_id, self._clips_of(voice),  # type: ignore[arg-type]
-                profile.clip_hashes,
-                lambda text, lang: self._base_speech(text, lang, voice_id, Style()),
-                self.tts.languages, self.settings.cache_dir)
+            try:
+                self._adaptations[key] = voice_adaptation(
+                    self.converter, self.tts.name, voice_id, self._clips_of(voice),  # type: ignore[arg-type]
+                    profile.clip_hashes,
+                    lambda text, lang: self._base_speech(text, lang, voice_id, Style()),
+                    self.tts.languages, self.settings.cache_dir)
+            except ReferenceTooShort as exc:
+                if not staged:
+                    raise
+                log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)
+                self.spoke_with = PROFILE_CONVERTER
+                return profile
         return with_fields(profile, features={**profile.features, **self._adaptations[key]})
 
     def _calibration_speech(self, voice_id: str, lang: str) -> Audio:
@@ -619,10 +658,22 @@ class VoiceCloner:
                 audio = self.converter.convert_at(audio, profile.features, fraction,  # type: ignore[attr-defined]
                                                   settings, source, timer)
             else:
-                audio = self.converter.convert(audio, profile.features, settings, source=source,
-                                               timer=timer)
+                audio = self._speaking_converter(profile).convert(
+                    audio, profile.features, settings, source=source, timer=timer)
         with timer.stage("post"):
             return self._post(audio, style)
+
+    def _speaking_converter(self, profile: VoiceProfile) -> Converter:
+        """The pipeline's converter, or for ``adapted`` without the voice's map its WORLD map."""
+        assert self.converter is not None
+        if (not getattr(self.converter, "adapts_to_base_voice", False)
+                or "adaptation" in profile.features):
+            return self.converter
+        if self._unadapted is None:
+            from voxclone.convert.world import WorldConverter
+
+            self._unadapted = WorldConverter(self.converter.config)  # type: ignore[attr-defined]
+        return self._unadapted
 
     def _voice_fraction(self, voice_id: str, lang: str, profile: VoiceProfile,
                         settings: ConvertSettings, timer: StageTimer,

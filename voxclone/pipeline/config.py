@@ -38,6 +38,11 @@ class PipelineConfig:
     match_rate: speak at the voice's own pace: the base TTS's speed scaled by the voice's
         speaking rate (syllables per second of speech in its clips, heard by the ASR) over the
         base voice's on the calibration text (:mod:`voxclone.pipeline.speaking_rate`).
+    staged_adaptation: ``adapted`` as a default pipeline: the voice's map is learned with its
+        refined Kokoro style (:meth:`VoiceCloner.prepare`, or ``search_first``), not for a start
+        style on first use, and where there is none yet, or the clips are too short to learn
+        one, WORLD's map speaks (``SayResult.converter`` says which). False: the map is learned
+        on first use, and a voice too short for one is refused.
     """
 
     tts: str = "espeak"
@@ -52,6 +57,7 @@ class PipelineConfig:
     search_first: bool = False
     strength_choice: str = "voice"
     match_rate: bool = False
+    staged_adaptation: bool = False
 
     def __post_init__(self) -> None:
         if self.strength_choice not in STRENGTH_CHOICES:

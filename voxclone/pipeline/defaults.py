@@ -22,6 +22,9 @@ RULE = (f"best referee (d-vector) similarity among the pipelines whose WER/CER i
         f"{WER_WINDOW:.2f} of the best")
 EMBEDDED = ("espeak", "world")
 """The engine that needs nothing but Debian/PyPI packages: the fallback for unmeasured languages."""
+OTHER_ENGINE_CONVERTER = "world-auto"
+"""The converter of a base engine other than the language's default one (measured for espeak-ng,
+Piper and Kokoro; needs no per-voice learning)."""
 CLONING_TTS = frozenset({"kokoro"})
 """Base engines that clone on their own (Kokoro's style search). With converter ``none`` the
 others speak their own fixed voice: a floor, never a candidate default."""
@@ -52,7 +55,12 @@ MEASURED: dict[str, LanguageDefault] = {
         #   --pipeline kokoro:world-auto --langs es,fr,zh,ja,ko --search-steps 60 --no-dnsmos
         #   (2026-12-01, run per set side by side and joined with `voxclone eval-merge`; 9 speakers;
         #   Whisper WER / CER; similarity = resemblyzer, similarity_dvec = the d-vector referee)
-        LanguageDefault("en", "kokoro", "world-auto", 0.693, 0.149, 0.546),
+        # en: voxclone eval ../shared/eval-data --pipeline kokoro:world-auto --pipeline
+        #   kokoro:adapted --converter world --no-dnsmos (2026-12-01, the same 9 speakers and 60
+        #   search steps; bench/results/eval-adapted-full-20261201.*): adapted 0.608 / 0.687 /
+        #   WER 0.153 against world-auto's 0.563 / 0.672 / 0.158 in that run. The map is learned
+        #   with the refined style (`voices prepare`); until then WORLD's map speaks.
+        LanguageDefault("en", "kokoro", "adapted", 0.687, 0.153, 0.608),
         LanguageDefault("es", "kokoro", "world", 0.671, 0.093, 0.554),
         LanguageDefault("fr", "kokoro", "none", 0.652, 0.470, 0.457),
         LanguageDefault("ja", "kokoro", "none", 0.658, 0.111, 0.442),
@@ -68,6 +76,13 @@ def default_pipeline(lang: str) -> tuple[str, str]:
     code = normalize_language(lang, tuple(LANGUAGE_NAMES))
     chosen = MEASURED.get(code)
     return (chosen.tts, chosen.converter) if chosen else EMBEDDED
+
+
+def default_converter(lang: str, tts: str) -> str:
+    """The converter ``voxclone say --tts TTS`` uses for ``lang`` when none is named: the
+    measured default's where ``tts`` is its engine, else :data:`OTHER_ENGINE_CONVERTER`."""
+    default_tts, converter = default_pipeline(lang)
+    return converter if tts == default_tts else OTHER_ENGINE_CONVERTER
 
 
 def choose_defaults(rows: Iterable[dict[str, Any]]) -> dict[str, LanguageDefault]:

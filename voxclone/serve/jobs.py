@@ -7,7 +7,7 @@ from typing import Any
 
 from voxclone.convert.base import converter_names
 from voxclone.errors import InvalidSetting, LimitExceeded, TextError
-from voxclone.pipeline.defaults import default_pipeline
+from voxclone.pipeline.defaults import default_converter, default_pipeline
 from voxclone.serve.config import AUTO, FORMATS, RuntimeSettings, ServeConfig
 from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 from voxclone.tts.base import Style, tts_names
@@ -52,16 +52,20 @@ def choose_engine(spec: str | None, defaults: RuntimeSettings, lang: str = "en")
     """The pair for ``spec`` ("tts:converter", a TTS name, a converter name, "auto" or None).
 
     Missing halves come from the server's setting; an "auto" half (in ``spec`` or the setting)
-    is the measured default of ``lang``. An unknown name raises InvalidSetting listing the
-    known ones; an unsupported ``lang`` raises UnsupportedLanguage where "auto" needs it.
+    is the measured default of ``lang`` (for the converter, of the chosen TTS: see
+    :func:`~voxclone.pipeline.defaults.default_converter`). An unknown name raises
+    InvalidSetting listing the known ones; an unsupported ``lang`` raises UnsupportedLanguage
+    where "auto" needs it.
     """
     tts, conv = engine_halves(spec)
-    halves = []
+    halves: list[tuple[str, str]] = []
     for asked, setting, i in ((tts, defaults.tts, 0), (conv, defaults.converter, 1)):
         name, origin = (asked, "request") if asked else (setting, "server setting")
         if name == AUTO:
             code = normalize_language(lang, tuple(LANGUAGE_NAMES))
-            name, origin = default_pipeline(code)[i], f"measured default for {code}"
+            name = (default_pipeline(code)[0] if i == 0
+                    else default_converter(code, halves[0][0]))
+            origin = f"measured default for {code}"
         halves.append((name, origin))
     return EngineChoice(halves[0][0], halves[1][0], halves[0][1], halves[1][1])
 

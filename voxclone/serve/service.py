@@ -39,7 +39,7 @@ from voxclone.serve.history import GenerationRecord, History, utc_now
 from voxclone.provenance.credentials import sign_if_supported
 from voxclone.provenance.record import output_info, voice_id
 from voxclone.serve.jobs import (CONVERT_DEFAULT, EngineChoice, SpeechJob, check_format,
-                                 check_watermark, engine_halves, parse_engine)
+                                 check_watermark, choose_engine, engine_halves, parse_engine)
 from voxclone.serve.warmup import Warmup
 from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
 from voxclone.timing import StageTimer
@@ -159,7 +159,7 @@ class Service:
         tts, conv = choice.pair
         rt = self.runtime
         start = time.perf_counter()
-        cloner = self._cloner(tts, conv, rt, job.watermark)
+        cloner = self._cloner(tts, conv, rt, job.watermark, _staged(choice))
         if plain is not None:
             result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split,
                                         timestamps=job.timestamps)
@@ -169,7 +169,8 @@ class Service:
                                        timestamps=job.timestamps)
         total_ms = 1000.0 * (time.perf_counter() - start)
         info = self._info("speech", job.text, job.voice, tts, conv,
-                          {**job.settings(), **_used(rt, tts, conv), **_chosen(choice, plain)},
+                          {**job.settings(), **_used(rt, tts, conv, result.converter),
+                           **_chosen(choice, plain)},
                           job.watermark, job.seed, library_voice=plain is None)
         stem, ext = _new_stem(), ("wav" if job.format == "pcm" else job.format)
         path = self._save(result.audio, self.output_dir / f"{stem}.{ext}",
@@ -205,7 +206,7 @@ class Service:
         rt = self.runtime
         start = time.perf_counter()
         chunks: list[Audio] = []
-        cloner = self._cloner(tts, conv, rt, job.watermark)
+        cloner = self._cloner(tts, conv, rt, job.watermark, _staged(choice))
         if plain is not None:
             speak = cloner.stream_plain_captioned if job.timestamps else cloner.stream_plain
             pieces = speak(job.text, job.lang, job.style, plain.voice, job.split)
@@ -217,7 +218,8 @@ class Service:
             yield chunk
         audio = Audio.concat(chunks)
         total_ms = 1000.0 * (time.perf_counter() - start)
-        settings = {**job.settings(), **_used(rt, tts, conv), **_chosen(choice, plain), "stream": True}
+        settings = {**job.settings(), **_used(rt, tts, conv, cloner.spoke_with),
+                    **_chosen(choice, plain), "stream": True}
         info = self._info("speech", job.text, job.voice, tts, conv, settings, job.watermark, job.seed,
                           library_voice=plain is None)
         path = self._save(audio, self.output_dir / f"{_new_stem()}.wav", info)
@@ -311,7 +313,8 @@ class Service:
             info = self.library.add(name, paths, replace=replace, consent=consent)
         if self.prepare_voices:  # a Kokoro voice is refined at once, beside the requests
             rt = self.runtime
-            self._cloner(*parse_engine(None, rt), rt).prepare(info.name, background=True)
+            choice = choose_engine(None, rt)
+            self._cloner(*choice.pair, rt, staged=_staged(choice)).prepare(info.name, background=True)
         return info
 
     def import_voice(self, archive: str | os.PathLike, name: str | None = None) -> VoiceInfo:
@@ -331,8 +334,12 @@ class Service:
 
     def adapt_voice(self, name: str, lang: str = "en", tts: str = "kokoro") -> dict[str, Any]:
         """Learn voice ``name``'s frame map for ``tts`` (the ``adapted`` converter; cached, about
-        a minute on 2 cores the first time); what was used."""
-        return self._cloner(tts, "adapted", self.runtime).adapt(name, lang)
+        40 s on 2 cores the first time); what was used. For Kokoro, the map of the refined style:
+        a voice not refined yet is refined first (the style search, about 90 s more)."""
+        cloner = self._cloner(tts, "adapted", self.runtime, staged=tts == "kokoro")
+        if tts == "kokoro":
+            cloner.prepare(name).result()
+        return cloner.adapt(name, lang)
 
     def check_upload_size(self, size: int, filename: str = "upload") -> None:
         """UploadTooLarge when one uploaded file is over ``max_upload_bytes``."""
@@ -373,13 +380,16 @@ class Service:
         sign_if_supported(path, info)
         return path
 
-    def _cloner(self, tts: str, conv: str, rt: RuntimeSettings, watermark: bool = True) -> VoiceCloner:
-        """One cloner per worker thread and configuration."""
-        key = ("say", tts, conv, rt.output_sample_rate, rt.volume_db, watermark)
+    def _cloner(self, tts: str, conv: str, rt: RuntimeSettings, watermark: bool = True,
+                staged: bool = False) -> VoiceCloner:
+        """One cloner per worker thread and configuration (``staged``: the converter is the
+        measured default, whose map comes with the refined style)."""
+        key = ("say", tts, conv, rt.output_sample_rate, rt.volume_db, watermark, staged)
         cache = self._local.__dict__.setdefault("pipelines", {})
         if key not in cache:
             config = PipelineConfig(tts=tts, converter=conv, output_sample_rate=rt.output_sample_rate,
-                                    loudness_db=rt.volume_db, watermark=watermark)
+                                    loudness_db=rt.volume_db, watermark=watermark,
+                                    staged_adaptation=staged)
             cache[key] = VoiceCloner(config, self.library, self.settings)
         return cache[key]
 
@@ -409,11 +419,20 @@ class _Slot:
             self.service._pending -= 1
 
 
-def _used(rt: RuntimeSettings, tts: str | None, conv: str) -> dict[str, Any]:
+def _used(rt: RuntimeSettings, tts: str | None, conv: str, spoke: str = "") -> dict[str, Any]:
     """The output settings and engines a generation actually used (``tts`` None: a conversion,
-    which keeps the source's level)."""
+    which keeps the source's level; ``spoke``: the converter that spoke, where it was not
+    ``conv``: ``adapted`` before the voice has its map)."""
     used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv}
+    if spoke not in ("", "none", conv):
+        used["converter_used"] = spoke
     return used if tts is None else {**used, "tts": tts, "volume_db": rt.volume_db}
+
+
+def _staged(choice: EngineChoice) -> bool:
+    """Whether the converter is the measured default (an ``adapted`` one then learns its map with
+    the refined style and speaks WORLD's map until then)."""
+    return choice.converter_from.startswith("measured default")
 
 
 def _chosen(choice: EngineChoice, plain: PlainVoice | None) -> dict[str, Any]:
