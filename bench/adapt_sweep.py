@@ -11,9 +11,13 @@ score every output; rows go to a JSON file.
 ``--combined`` (a fourth argument) scores instead the default map combined with the knn
 converter's matched frames (both blended into WORLD's map) against each alone; ``--residual``
 maps that learn the target less WORLD's mapped envelope; ``--levers`` the default map against
-three levers: the blend and WORLD strength chosen per voice by the speaker encoder on the
-calibration text (as ``world-auto`` chooses its strength), pairs from the base TTS speaking each
-transcript at three speeds, and the full map on the low cepstra (c1–c8) only.
+two levers: the blend and WORLD strength chosen per voice by the speaker encoder on the
+calibration text (as ``world-auto`` chooses its strength), and the full map on the low cepstra
+(c1–c8) only; ``--speeds`` the map learned from pairs of the base TTS speaking each transcript
+at three speeds (0.9, 1, 1.1) against the default map; ``--guided`` both, and unit selection
+guided by the map (the voice's own frames nearest to the map's prediction, among the phonetically
+near ones of knn's matching set); ``--prosody`` the F0 map extended by the shape of the
+voice's log-F0 distribution (quantiles) and its declination per phrase.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
+from voxclone.convert.world import WorldConverter
 from voxclone.convert.world_auto import AutoWorldConverter
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.runner import _speakable
@@ -118,15 +123,138 @@ class LowFull(AdaptedConverter):
 
 
 def lever_variants(clips, texts, pairs, feats, speak_at) -> dict:
-    """The default map, the blend/strength chosen per voice, pairs at three speeds, low-full."""
+    """The default map, the blend/strength chosen per voice, low-full."""
     adapted = AdaptedConverter()
     mapped = {**feats, **adapted.adaptation(pairs)}
-    extra = [p for speed in (0.9, 1.1)
-             for p in parallel_pairs(clips, texts, lambda t, s=speed: speak_at(t, s), adapted)]
     return {"adapted": (adapted, mapped),
             "adapted-chosen": (Chosen(speak_at(calibration_text("en"), 1.0), mapped), mapped),
-            "adapted-speeds": (adapted, {**feats, **adapted.adaptation(pairs + extra)}),
             "adapted-lowfull": (LowFull(), mapped)}
+
+
+class Guided:
+    """Unit selection guided by the map: each window takes the mean envelope of the voice's own
+    ``k`` frames (knn's matching set) that are phonetically near (Whisper keys) and close to the
+    map's prediction (``guide_weight``), pulled into WORLD's mapped envelope at ``blend``: real
+    frames of the voice where the map alone would give an oversmoothed average."""
+
+    def __init__(self, adapted: AdaptedConverter, knn: KnnConverter, blend: float):
+        self.adapted, self.knn, self.blend = adapted, knn, blend
+
+    def convert(self, audio, target, settings):
+        conv = self.adapted
+        an = conv.analyze(audio, settings.f0_method)
+        src = conv._stats([an])
+        mapped = conv.mapped_mcep(an, src, target, 1.0)
+        learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+        chosen = self.knn.matched_mcep(audio, an, MatchingSet.from_text(target["matching_set"]),
+                                       learned)
+        mcep = conv.pulled_mcep(an, mapped, chosen, self.blend, settings.strength, an.speech)
+        return conv.synthesize(an, mcep, src, target, settings)
+
+
+def guided_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map; the map from pairs at three speeds; map-guided unit selection."""
+    from voxclone.convert.knn import KnnConfig
+
+    out = speed_variants(clips, texts, pairs, feats, speak_at)
+    adapted, mapped = out["adapted"]
+    base = knn_converter()
+    parts = [base.analyze(c, base.config.target_f0_method, False) for c in clips]
+    mapped = {**mapped, "matching_set": base.matching_set(clips, parts).to_text()}
+    out["adapted"] = (adapted, mapped)
+    for weight in (0.1, 1.0):
+        knn = knn_converter(knn=KnnConfig(guide_weight=weight))
+        out[f"guided-w{weight:g}"] = (Guided(adapted, knn, adapted.blend), mapped)
+    return out
+
+
+Z_LEVELS = np.linspace(0.01, 0.99, 50)
+"""Quantile levels of the standardised log-F0 distribution."""
+
+
+def voiced_lf0(an) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds, log F0) of an analysis's voiced frames."""
+    v = an.f0 > 0
+    return np.flatnonzero(v) * 0.005, np.log(an.f0[v])
+
+
+def phrases(t: np.ndarray, gap_s: float = 0.3, min_s: float = 1.0) -> list[np.ndarray]:
+    """Index runs of voiced-frame times ``t`` split at gaps of ``gap_s``, each at least ``min_s``."""
+    cuts = np.flatnonzero(np.diff(t) > gap_s) + 1
+    return [r for r in np.split(np.arange(len(t)), cuts) if len(r) > 50 and t[r[-1]] - t[r[0]] >= min_s]
+
+
+def prosody(analyses) -> dict:
+    """Standardised log-F0 quantiles (each utterance by its own mean/std, as the F0 map is
+    applied) and the mean declination (log-F0 per second over phrases, weighted by length)."""
+    zs, slopes, weights = [], [], []
+    for an in analyses:
+        t, lf0 = voiced_lf0(an)
+        if len(lf0) < 20:
+            continue
+        zs.append((lf0 - lf0.mean()) / max(lf0.std(), 1e-3))
+        for r in phrases(t):
+            slopes.append(np.polyfit(t[r], lf0[r], 1)[0])
+            weights.append(t[r[-1]] - t[r[0]])
+    return {"zq": np.quantile(np.concatenate(zs), Z_LEVELS),
+            "slope": float(np.average(slopes, weights=weights)) if slopes else 0.0}
+
+
+class Prosodic(AdaptedConverter):
+    """The default map with the F0 map extended: ``shape`` maps the standardised log-F0
+    distribution of the base voice onto the target's by quantiles (not only mean and spread);
+    ``slope`` moves the base voice's mean declination per phrase to the target's."""
+
+    def __init__(self, base: dict, target: dict, shape: bool, slope: bool):
+        super().__init__()
+        self.base, self.target, self.shape, self.slope = base, target, shape, slope
+
+    def _map_f0(self, f0, src, tgt, s):
+        out = WorldConverter._map_f0(f0, src, tgt, s)
+        v = f0 > 0
+        if v.sum() < 20:
+            return out
+        ms, ss = src["lf0_mean"], src["lf0_std"]
+        mt, st = tgt["lf0_mean"], tgt["lf0_std"]
+        lf0 = np.log(f0[v])
+        mapped = np.log(out[v]) - s.pitch_shift * np.log(2.0) / 12.0
+        if self.shape:
+            z = (lf0 - ms) / max(ss, 1e-3)
+            zq, tq = self.base["zq"], self.target["zq"]
+            zz = np.interp(z, zq, tq) + np.where(z < zq[0], z - zq[0], 0) + np.where(z > zq[-1], z - zq[-1], 0)
+            mapped = lf0 + s.strength * (mt + st * zz - lf0)
+        if self.slope:
+            t = np.flatnonzero(v) * 0.005
+            ratio = st / ss if ss > 1e-3 else 1.0
+            delta = self.target["slope"] - self.base["slope"] * ratio
+            for r in phrases(t):
+                mapped[r] += s.strength * delta * (t[r] - t[r].mean())
+        out[v] = np.exp(mapped + s.pitch_shift * np.log(2.0) / 12.0)
+        return out
+
+
+def prosody_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map with WORLD's F0 map, with the distribution's shape, with the declination,
+    with both (the base voice's F0 from the parallel speech, the target's from the clips)."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    base = prosody([p.source for p in pairs])
+    target = prosody([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
+    print("declination base", round(base["slope"], 4), "target", round(target["slope"], 4), flush=True)
+    out = {"adapted": (adapted, mapped)}
+    for name, shape, slope in (("f0-shape", True, False), ("f0-slope", False, True),
+                               ("f0-shape+slope", True, True)):
+        out[f"adapted-{name}"] = (Prosodic(base, target, shape, slope), mapped)
+    return out
+
+
+def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map, and the map learned from pairs at speeds 0.9, 1 and 1.1."""
+    adapted = AdaptedConverter()
+    extra = [p for speed in (0.9, 1.1)
+             for p in parallel_pairs(clips, texts, lambda t, s=speed: speak_at(t, s), adapted)]
+    return {"adapted": (adapted, {**feats, **adapted.adaptation(pairs)}),
+            "adapted-speeds": (adapted, {**feats, **adapted.adaptation(pairs + extra)})}
 
 
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
@@ -151,9 +279,12 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
         build_s = time.perf_counter() - start
         convs = (combined_variants(clips, pairs, feats) if mode == "--combined"
                  else lever_variants(clips, texts, pairs, feats, speak_at) if mode == "--levers"
+                 else speed_variants(clips, texts, pairs, feats, speak_at) if mode == "--speeds"
+                 else guided_variants(clips, texts, pairs, feats, speak_at) if mode == "--guided"
+                 else prosody_variants(clips, texts, pairs, feats, speak_at) if mode == "--prosody"
                  else {})
-        for name, kw in {"--combined": {}, "--residual": RESIDUAL,
-                         "--levers": {}}.get(mode, VARIANTS).items():
+        for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
+                         "--speeds": {}, "--guided": {}, "--prosody": {}}.get(mode, VARIANTS).items():
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
                                                                  if k not in ("blend", "residual")}),
                                     blend=kw["blend"], residual=kw.get("residual", False))

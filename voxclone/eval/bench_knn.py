@@ -13,8 +13,9 @@ from voxclone.pipeline.knn import knn_converter
 
 
 def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, Any]:
-    """Feature build of ``reference`` (knn: WORLD analysis + matching set; WORLD alone) and the
-    RTF of converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``."""
+    """Feature build of ``reference`` (knn: WORLD analysis + matching set; WORLD alone; the
+    matching set alone, from the WORLD analysis the profile makes anyway) and the RTF of
+    converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``."""
     from voxclone.eval.bench import rtf_beside_world
 
     knn, world = knn_converter(), get_converter("world")
@@ -25,10 +26,15 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     start = time.perf_counter()
     world_features = world.features([reference])
     world_build_s = time.perf_counter() - start
+    analysis = knn.analyze(reference, knn.config.target_f0_method, False)  # as ``features`` does
+    start = time.perf_counter()
+    knn.matching_set([reference], [analysis])
+    set_s = time.perf_counter() - start
     return {"reference_s": round(reference.duration, 1),
             "entries": len(MatchingSet.from_text(features["matching_set"])),
             "build_s_per_min": round(build_s / minutes, 2),
             "world_build_s_per_min": round(world_build_s / minutes, 2),
+            "matching_set_s_per_min": round(set_s / minutes, 2),
             **rtf_beside_world(knn, features, world, world_features, source, runs)}
 
 
@@ -36,5 +42,6 @@ def knn_markdown(r: dict[str, Any]) -> str:
     """One line of Markdown for the bench report."""
     return (f"knn converter: matching set of {r['reference_s']} s of reference ({r['entries']} windows) "
             f"built in {r['build_s_per_min']} s per minute (WORLD features alone "
-            f"{r['world_build_s_per_min']} s); converting {r['input_s']} s: RTF {r['rtf']} "
+            f"{r['world_build_s_per_min']} s, the set from their analysis "
+            f"{r.get('matching_set_s_per_min', '–')} s); converting {r['input_s']} s: RTF {r['rtf']} "
             f"(WORLD {r['world_rtf']}, ×{r['over_world']})")

@@ -204,12 +204,14 @@ class VoiceCloner:
         results: list[tuple[str, list[Audio]]] = []
         prefetch = getattr(self.tts, "prefetch", None)  # engines that batch pieces (soprano)
         paced: dict[str, Style] = {}
+        spoke: dict[str, str] = {}  # base voice → the converter that spoke
         for voice_id in voices:
             pieces = []
             with timer.stage("rate"):
                 paced[voice_id] = self._paced(style, voice, profile, lang, voice_id)
             with timer.stage("adaptation"):
                 target = self._adapted(voice, profile, lang, voice_id)
+                spoke[voice_id] = self.spoke_with
             if prefetch is not None and voice_id not in self._styles:
                 with timer.stage("tts"):
                     prefetch(pieces_text, lang, voice_id, paced[voice_id])
@@ -223,8 +225,9 @@ class VoiceCloner:
         voice_id, pieces = results[best]
         audio = Audio.concat(pieces, PIECE_GAP_S)
         outputs = [Audio.concat(p, PIECE_GAP_S) for _, p in results] if scored else [audio]
+        self.spoke_with = spoke[voice_id]
         result = SayResult(audio, pieces, voice_id, scored, timer.ms, 0.0, outputs,
-                           clips_id(profile.clip_hashes), converter=self.spoke_with)
+                           clips_id(profile.clip_hashes), converter=spoke[voice_id])
         if timestamps:
             with timer.stage("captions"):
                 self._add_words(result, pieces_text, lang, paced[voice_id])
