@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PIECE_GAP_S = 0.25
 PROFILE_CONVERTER = "world"
+UNADAPTED = "world"
+"""What speaks for ``adapted`` where a voice has no map: its own WORLD map, without the map."""
 
 
 @dataclass
@@ -211,7 +213,7 @@ class VoiceCloner:
                 paced[voice_id] = self._paced(style, voice, profile, lang, voice_id)
             with timer.stage("adaptation"):
                 target = self._adapted(voice, profile, lang, voice_id)
-                spoke[voice_id] = self.spoke_with
+                spoke[voice_id] = self._spoken_by(target)
             if prefetch is not None and voice_id not in self._styles:
                 with timer.stage("tts"):
                     prefetch(pieces_text, lang, voice_id, paced[voice_id])
@@ -243,6 +245,7 @@ class VoiceCloner:
         voice_id = voices[0]
         style = self._paced(style, voice, profile, lang, voice_id)
         target = self._adapted(voice, profile, lang, voice_id)
+        self.spoke_with = self._spoken_by(target)
         yield from self._speak_pieces(pieces_text, lang, voice_id, style, target, StageTimer())
 
     def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
@@ -588,8 +591,7 @@ class VoiceCloner:
         cached); otherwise ``profile`` itself. With ``staged_adaptation`` a Kokoro voice still
         speaking with its start style gets no map unless ``learn`` or ``search_first`` (the map
         is learned for the refined style, :meth:`prepare`), nor does a voice too short to learn
-        one; WORLD's map then speaks (:attr:`spoke_with`)."""
-        self.spoke_with = self.config.converter
+        one; WORLD's map then speaks (:meth:`_spoken_by`)."""
         if not getattr(self.converter, "adapts_to_base_voice", False):
             return profile
         from dataclasses import replace as with_fields
@@ -602,7 +604,6 @@ class VoiceCloner:
                 and not self.config.search_first):
             log.info("%s speaks with its start style: WORLD's map until `voxclone voices "
                      "prepare` refines the style and learns its adaptation", voice)
-            self.spoke_with = PROFILE_CONVERTER
             return profile
         if key not in self._adaptations:
             if isinstance(voice, VoiceProfile):
@@ -618,7 +619,6 @@ class VoiceCloner:
                 if not staged:
                     raise
                 log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)
-                self.spoke_with = PROFILE_CONVERTER
                 return profile
         return with_fields(profile, features={**profile.features, **self._adaptations[key]})
 
@@ -665,6 +665,13 @@ class VoiceCloner:
                     audio, profile.features, settings, source=source, timer=timer)
         with timer.stage("post"):
             return self._post(audio, style)
+
+    def _spoken_by(self, profile: VoiceProfile) -> str:
+        """The name of the converter that speaks for ``profile`` (see :meth:`_speaking_converter`)."""
+        if self.converter is None:
+            return "none"
+        return (self.config.converter if self._speaking_converter(profile) is self.converter
+                else UNADAPTED)
 
     def _speaking_converter(self, profile: VoiceProfile) -> Converter:
         """The pipeline's converter, or for ``adapted`` without the voice's map its WORLD map."""
