@@ -60,6 +60,14 @@ VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
 
+def mapped_and_learned(conv: AdaptedConverter, audio, target, settings):
+    """The analysis of ``audio``, its statistics, WORLD's mapped envelope and the map's one."""
+    an = conv.analyze(audio, settings.f0_method)
+    src = conv._stats([an])
+    mapped = conv.mapped_mcep(an, src, target, 1.0)
+    return an, src, mapped, FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+
+
 class Combined:
     """The adapted map at ``blend`` and knn's matched frames at ``knn_blend``, both pulled into
     WORLD's mapped envelope on speech frames (one analysis, one synthesis)."""
@@ -69,10 +77,7 @@ class Combined:
 
     def convert(self, audio, target, settings):
         conv = self.adapted
-        an = conv.analyze(audio, settings.f0_method)
-        src = conv._stats([an])
-        mapped = conv.mapped_mcep(an, src, target, 1.0)
-        learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+        an, src, mapped, learned = mapped_and_learned(conv, audio, target, settings)
         matched = self.knn.matched_mcep(audio, an, MatchingSet.from_text(target["matching_set"]),
                                         mapped[:, 1:])
         mix, sp = mapped.copy(), an.speech
@@ -142,10 +147,7 @@ class Guided:
 
     def convert(self, audio, target, settings):
         conv = self.adapted
-        an = conv.analyze(audio, settings.f0_method)
-        src = conv._stats([an])
-        mapped = conv.mapped_mcep(an, src, target, 1.0)
-        learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+        an, src, mapped, learned = mapped_and_learned(conv, audio, target, settings)
         chosen = self.knn.matched_mcep(audio, an, MatchingSet.from_text(target["matching_set"]),
                                        learned)
         mcep = conv.pulled_mcep(an, mapped, chosen, self.blend, settings.strength, an.speech)
