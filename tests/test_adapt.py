@@ -147,6 +147,41 @@ def test_adaptation_is_cached_per_clips(conv, clip, espeak, tmp_path, monkeypatc
         adapt(["h3"], None, [Audio(np.zeros(31 * 16000, np.float32), 16000)])
 
 
+def test_a_cached_map_is_read_while_another_voice_learns(conv, clip, espeak, tmp_path, monkeypatch):
+    import threading
+
+    import voxclone.pipeline.adapt as adapt_module
+
+    learning, release = threading.Event(), threading.Event()
+    real = adapt_module._learn
+
+    def slow(*args, **kwargs):
+        learning.set()
+        assert release.wait(60)
+        return real(*args, **kwargs)
+
+    def adapt(hashes: list[str]):
+        return voice_adaptation(conv, "espeak", "en-us+m3", [clip], hashes,
+                                lambda text, lang: espeak.synthesize(text, lang, "en-us+m3"),
+                                ("en",), tmp_path)
+
+    import voxclone.asr as asr
+    from voxclone.asr.types import Transcript
+
+    monkeypatch.setattr(asr, "transcribe", lambda audio, language, name, words=False:
+                        Transcript(TEXT, "en", model="test"))
+    first = adapt(["a"])  # learned and cached
+    monkeypatch.setattr(adapt_module, "_learn", slow)
+    other = threading.Thread(target=adapt, args=(["b"],))
+    other.start()
+    try:
+        assert learning.wait(60)  # voice b is being learned, holding its entry's lock
+        assert adapt(["a"]) == first  # voice a's map is read meanwhile, not queued behind b
+    finally:
+        release.set()
+        other.join()
+
+
 def test_pipeline_adapts_a_library_voice_and_refuses_speech_conversion(warm_home, clip, tmp_path):
     from voxclone.audio import save
     from voxclone.pipeline import VoiceConversionPipeline

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -26,13 +25,12 @@ from voxclone.convert.adapted import AdaptedConverter, ParallelUtterance
 from voxclone.convert.base import Features
 from voxclone.convert.world import WorldConverter
 from voxclone.errors import ReferenceTooShort
-from voxclone.pipeline.cache_files import read_json, write_json
+from voxclone.pipeline.cache_files import entry_lock, read_json, write_json
 
 log = logging.getLogger(__name__)
 ALIGN_LAYER = 3
 """Whisper encoder block whose states are aligned (the later blocks see more of each phone)."""
 ADAPT_VERSION = 1
-_LOCK = threading.Lock()
 
 
 def align_windows(source: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -81,14 +79,15 @@ def voice_adaptation(converter: AdaptedConverter, tts_name: str, voice_id: str,
     features): read from the cache, or learned now and kept there. The ASR hears each clip's
     words and language; ``speak(text, lang)`` has the base voice say them in the clip's language
     (clips in a language outside ``languages``, the engine's, are left out); then alignment and
-    fit. The map holds for every language the voice speaks. One builder at a time. Clips that
+    fit. The map holds for every language the voice speaks. One builder per entry (another
+    voice's map is read or learned beside it). Clips that
     cannot give a map (ReferenceTooShort) are remembered as such in the cache, so the next call
     refuses at once."""
     key = json.dumps([ADAPT_VERSION, tts_name, voice_id, converter.version,
                       sorted(clip_hashes), asr])
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     path = Path(cache_dir) / "adaptations" / f"{digest}.json" if cache_dir else None
-    with _LOCK:
+    with entry_lock(digest):
         cached = _read(path)
         if cached is not None and "refused" in cached:
             raise ReferenceTooShort(cached["refused"])

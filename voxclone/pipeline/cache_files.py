@@ -1,17 +1,29 @@
 """Atomic writes of the pipeline's cache entries (a temporary file of their own in the target
 folder, then a rename), so a reader never sees half an entry and concurrent writers never clash;
-and the matching read, for which a missing or damaged entry is simply absent."""
+the matching read, for which a missing or damaged entry is simply absent; and one lock per entry,
+so an entry is computed once while other entries are read or computed beside it."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def entry_lock(key: str | os.PathLike) -> threading.Lock:
+    """The process-wide lock of cache entry ``key`` (a path or digest), the same object on every
+    call: hold it to read, or compute and write, that entry alone."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(str(key), threading.Lock())
 
 
 def write_json(path: Path, data: Any) -> None:

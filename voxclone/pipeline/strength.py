@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
 from typing import Callable
 
@@ -24,14 +23,13 @@ import numpy as np
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
-from voxclone.pipeline.cache_files import write_json, write_npz
+from voxclone.pipeline.cache_files import entry_lock, write_json, write_npz
 from voxclone.pipeline.source_tone import PASSAGES
 
 STRENGTH_VERSION = 1
 CALIBRATION_SENTENCES = 2
 """Sentences of the language's passage (:data:`PASSAGES`) spoken to choose the strength."""
 _MEMORY: dict[str, float] = {}
-_LOCK = threading.Lock()
 
 
 def calibration_text(lang: str) -> str:
@@ -47,16 +45,16 @@ def voice_fraction(converter, tts_name: str, voice_id: str, lang: str, target: F
                    cache_dir: Path | None, shared: bool = False) -> float | None:
     """The fraction of ``settings.strength`` (one of ``converter.strengths``) whose output of the
     calibration text scores closest to the target; ``speak(text)`` synthesises with the base
-    voice. Computed once per key (one caller at a time), then read; with ``speak`` None only
-    read (None when it was never computed). ``shared``: the base voice is not this target's
-    own, so its calibration speech is kept for the next target."""
+    voice. Computed once per key (one caller per key at a time), then read; with ``speak``
+    None only read (None when it was never computed). ``shared``: the base voice is not this
+    target's own, so its calibration speech is kept for the next target."""
     text = calibration_text(lang)
     target_id = hashlib.sha256(json.dumps(target, sort_keys=True).encode()).hexdigest()
     key = json.dumps([STRENGTH_VERSION, tts_name, voice_id, lang, converter.name, converter.version,
                       target_id, settings.strength, settings.f0_method, text])
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     path = Path(cache_dir) / "strengths" / f"{digest}.json" if cache_dir else None
-    with _LOCK:
+    with entry_lock(digest):
         if digest in _MEMORY:
             return _MEMORY[digest]
         fraction = _read(path)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,7 +27,7 @@ import numpy as np
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.errors import InvalidSetting
-from voxclone.pipeline.cache_files import write_npz
+from voxclone.pipeline.cache_files import entry_lock, write_npz
 from voxclone.pipeline.kokoro_clone import (SEARCH_VERSION, StyleSearchConfig, StyleSearchResult,
                                             search_style, start_style)
 from voxclone.tts.kokoro import KokoroTTS
@@ -41,8 +40,6 @@ CACHE_FORMAT = 1
 START_VERSION = 1
 """Bumped whenever the start phase changes what it finds."""
 STAGES = ("start", "refined")
-_LOCKS: dict[Path, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
 
 
 def style_key(clip_hashes: Sequence[str], config: StyleSearchConfig, tts: KokoroTTS) -> str:
@@ -151,7 +148,7 @@ def _cached(path: Path, clips: Callable[[], list[Audio]], config: StyleSearchCon
     found = load_style(path)
     if found is not None:
         return found
-    with _lock(path):
+    with entry_lock(path):
         found = load_style(path)  # found by the caller this one waited for
         if found is not None:
             return found
@@ -162,7 +159,3 @@ def _cached(path: Path, clips: Callable[[], list[Audio]], config: StyleSearchCon
         save_style(path, result)
         return result
 
-
-def _lock(path: Path) -> threading.Lock:
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(path, threading.Lock())
