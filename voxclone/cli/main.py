@@ -79,6 +79,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     """Speak TEXT in a cloned voice (or, without --voice/--ref, in the engine's own voice)."""
     from voxclone.errors import InvalidSetting
     from voxclone.pipeline import PipelineConfig, VoiceCloner
+    from voxclone.pipeline.cloner import converter_used
     from voxclone.pipeline.defaults import default_converter, default_pipeline
     from voxclone.tts import Style
 
@@ -137,7 +138,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
                                Style(speed, pitch, energy), base_voice, candidates, split, seed,
                                progress=True, timestamps=captions is not None)
     meta = output_info(**info, voice_hash=result.voice_id, base_voice=result.base_voice,
-                       **_spoken(converter, result.converter))
+                       **converter_used(converter, result.converter))
     provenance_cli.write_output(result.audio, output, meta)
     if keep_pieces:
         for i, piece in enumerate(result.pieces):
@@ -178,6 +179,7 @@ def _write_captions(path: Path | None, words, text: str, lang: str, duration: fl
 def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info,
                 captions: Path | None = None) -> None:
     from voxclone.audio.io import load
+    from voxclone.pipeline.cloner import converter_used
     from voxclone.provenance.record import voice_id
     from voxclone.voices.profile import audio_sha256
 
@@ -189,7 +191,7 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
     def noted(chunks):  # the converter that spoke is known once the first piece is converted
         for i, chunk in enumerate(chunks):
             if i == 0:
-                meta.update(_spoken(cloner.config.converter, cloner.spoke_with))
+                meta.update(converter_used(cloner.config.converter, cloner.spoke_with))
             yield chunk
 
     if captions is None:
@@ -208,12 +210,6 @@ def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Pat
                                                                        base_voice, split))),
                             output, meta)
     _write_captions(captions, words, text, lang, seconds, ", ".join(dict.fromkeys(sources)))
-
-
-def _spoken(asked: str, spoke: str) -> dict[str, str]:
-    """``converter_used`` for an output's metadata where another converter than the one asked
-    for spoke (``adapted`` before the voice has its map)."""
-    return {} if spoke in ("", asked) else {"converter_used": spoke}
 
 
 def _write_stream(chunks, output: Path, meta: dict) -> float:

@@ -43,5 +43,5 @@ def knn_markdown(r: dict[str, Any]) -> str:
     return (f"knn converter: matching set of {r['reference_s']} s of reference ({r['entries']} windows) "
             f"built in {r['build_s_per_min']} s per minute (WORLD features alone "
             f"{r['world_build_s_per_min']} s, the set from their analysis "
-            f"{r.get('matching_set_s_per_min', '–')} s); converting {r['input_s']} s: RTF {r['rtf']} "
+            f"{r['matching_set_s_per_min']} s); converting {r['input_s']} s: RTF {r['rtf']} "
             f"(WORLD {r['world_rtf']}, ×{r['over_world']})")

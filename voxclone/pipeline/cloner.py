@@ -46,6 +46,12 @@ UNADAPTED = "world"
 """What speaks for ``adapted`` where a voice has no map: its own WORLD map, without the map."""
 
 
+def converter_used(asked: str, spoke: str) -> dict[str, str]:
+    """``{"converter_used": spoke}`` for an output's settings where another converter than the
+    one asked for spoke (``adapted`` before the voice has its map), else nothing."""
+    return {} if spoke in ("", "none", asked) else {"converter_used": spoke}
+
+
 @dataclass
 class SayResult:
     """Output of :meth:`VoiceCloner.synthesize`.

@@ -23,6 +23,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 CONVERT_DEFAULT = "world"
 """Converter of ``/v1/convert`` when the server's setting is auto (as ``voxclone convert``)."""
+MEASURED_ORIGIN = "measured default"
+"""How an engine half chosen by the language's measured default is described (``... for en``)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class EngineChoice:
     def pair(self) -> tuple[str, str]:
         """``(tts, converter)``."""
         return self.tts, self.converter
+
+    @property
+    def converter_measured(self) -> bool:
+        """Whether the converter is the language's measured default (an ``adapted`` one then
+        learns its map with the refined style and speaks WORLD's map until then)."""
+        return self.converter_from.startswith(MEASURED_ORIGIN)
 
     @property
     def source(self) -> str:
@@ -65,7 +73,7 @@ def choose_engine(spec: str | None, defaults: RuntimeSettings, lang: str = "en")
             code = normalize_language(lang, tuple(LANGUAGE_NAMES))
             name = (default_pipeline(code)[0] if i == 0
                     else default_converter(code, halves[0][0]))
-            origin = f"measured default for {code}"
+            origin = f"{MEASURED_ORIGIN} for {code}"
         halves.append((name, origin))
     return EngineChoice(halves[0][0], halves[1][0], halves[0][1], halves[1][1])
 

@@ -32,7 +32,7 @@ from voxclone.convert.base import get_converter
 from voxclone.errors import (InvalidSetting, InvalidVoiceName, LimitExceeded, ServerBusy,
                              UploadTooLarge, VoiceNotFound)
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
-from voxclone.pipeline.cloner import PROFILE_CONVERTER
+from voxclone.pipeline.cloner import PROFILE_CONVERTER, converter_used
 from voxclone.pipeline.plain_voices import OPENAI_VOICES, PlainVoice, base_voice_ids, find_plain_voice
 from voxclone.serve.config import AUTO, RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
@@ -159,7 +159,7 @@ class Service:
         tts, conv = choice.pair
         rt = self.runtime
         start = time.perf_counter()
-        cloner = self._cloner(tts, conv, rt, job.watermark, _staged(choice))
+        cloner = self._cloner(tts, conv, rt, job.watermark, choice.converter_measured)
         if plain is not None:
             result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split,
                                         timestamps=job.timestamps)
@@ -206,7 +206,7 @@ class Service:
         rt = self.runtime
         start = time.perf_counter()
         chunks: list[Audio] = []
-        cloner = self._cloner(tts, conv, rt, job.watermark, _staged(choice))
+        cloner = self._cloner(tts, conv, rt, job.watermark, choice.converter_measured)
         if plain is not None:
             speak = cloner.stream_plain_captioned if job.timestamps else cloner.stream_plain
             pieces = speak(job.text, job.lang, job.style, plain.voice, job.split)
@@ -314,7 +314,8 @@ class Service:
         if self.prepare_voices:  # a Kokoro voice is refined at once, beside the requests
             rt = self.runtime
             choice = choose_engine(None, rt)
-            self._cloner(*choice.pair, rt, staged=_staged(choice)).prepare(info.name, background=True)
+            cloner = self._cloner(*choice.pair, rt, staged=choice.converter_measured)
+            cloner.prepare(info.name, background=True)
         return info
 
     def import_voice(self, archive: str | os.PathLike, name: str | None = None) -> VoiceInfo:
@@ -423,16 +424,9 @@ def _used(rt: RuntimeSettings, tts: str | None, conv: str, spoke: str = "") -> d
     """The output settings and engines a generation actually used (``tts`` None: a conversion,
     which keeps the source's level; ``spoke``: the converter that spoke, where it was not
     ``conv``: ``adapted`` before the voice has its map)."""
-    used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv}
-    if spoke not in ("", "none", conv):
-        used["converter_used"] = spoke
+    used: dict[str, Any] = {"output_sample_rate": rt.output_sample_rate, "converter": conv,
+                            **converter_used(conv, spoke)}
     return used if tts is None else {**used, "tts": tts, "volume_db": rt.volume_db}
-
-
-def _staged(choice: EngineChoice) -> bool:
-    """Whether the converter is the measured default (an ``adapted`` one then learns its map with
-    the refined style and speaks WORLD's map until then)."""
-    return choice.converter_from.startswith("measured default")
 
 
 def _chosen(choice: EngineChoice, plain: PlainVoice | None) -> dict[str, Any]:
