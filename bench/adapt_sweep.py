@@ -17,7 +17,16 @@ calibration text (as ``world-auto`` chooses its strength), and the full map on t
 at three speeds (0.9, 1, 1.1) against the default map; ``--guided`` both, and unit selection
 guided by the map (the voice's own frames nearest to the map's prediction, among the phonetically
 near ones of knn's matching set); ``--prosody`` the F0 map extended by the shape of the
-voice's log-F0 distribution (quantiles) and its declination per phrase.
+voice's log-F0 distribution (quantiles) and its declination per phrase; ``--texture`` the F0
+map extended by the spread of the contour's fast movements (log-F0 less its ~100 ms moving
+average, per voiced run), and the frame energy's (c0's) spread over the speech frames, each
+brought from the base voice's to the voice's own; ``--f0map`` an F0 map learned from the same
+parallel speech (the base voice's standardised log-F0 over ±200 ms → the voice's at the aligned
+frame), blended into WORLD's F0 map; ``--intonation`` the converter's own options: the F0 map
+as a correction of the base voice's contour (``f0_blend``), the energy spread (``dynamics``), and
+both; ``--energy`` the frame energy's spread against an energy
+map learned from the parallel speech (the base voice's c0..c34 ±20 ms → the voice's c0 at the
+aligned frame, each about its utterance's mean over speech frames).
 """
 
 from __future__ import annotations
@@ -35,7 +44,8 @@ from voxclone.audio.io import load
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.convert.adapted import AdaptedConverter
 from voxclone.convert.base import ConvertSettings
-from voxclone.convert.frame_map import FrameMap, FrameMapConfig
+from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
+from voxclone.convert.prosody_map import f0_inputs
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.world import WorldConverter
@@ -56,6 +66,11 @@ KEYS = ("similarity", "similarity_dvec", "wer")
 RESIDUAL = {"adapt-b05": {"blend": 0.5}, "residual-b05": {"blend": 0.5, "residual": True},
             "residual-b075": {"blend": 0.75, "residual": True}, "residual-b1": {"blend": 1.0, "residual": True}}
 """``--residual``: the map of target less WORLD's mapped envelope, against the default map."""
+INTONATION = {"adapted": {"blend": 0.5}, "adapted-dyn": {"blend": 0.5, "dynamics": True},
+              "adapted-f0-b05": {"blend": 0.5, "f0_blend": 0.5},
+              "adapted-f0-b1": {"blend": 0.5, "f0_blend": 1.0},
+              "adapted-f0-b05-dyn": {"blend": 0.5, "f0_blend": 0.5, "dynamics": True}}
+"""``--intonation``: the converter's F0 map (a correction of the base contour) and dynamics."""
 VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
@@ -250,6 +265,189 @@ def prosody_variants(clips, texts, pairs, feats, speak_at) -> dict:
     return out
 
 
+FAST_FRAMES = 21
+"""Moving-average width (5 ms frames, ~100 ms) that separates the F0 contour's slow part from its
+fast movements."""
+
+
+def fast_part(lf0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    """Log-F0 of the voiced frames less its moving average over :data:`FAST_FRAMES` within each
+    voiced run (runs shorter than that give 0)."""
+    out = np.zeros(int(voiced.sum()))
+    idx = np.flatnonzero(voiced)
+    cuts = np.flatnonzero(np.diff(idx) > 1) + 1
+    pos = 0
+    for run in np.split(lf0, cuts):
+        n = len(run)
+        if n >= FAST_FRAMES:
+            pad = np.pad(run, FAST_FRAMES // 2, mode="edge")
+            out[pos:pos + n] = run - np.convolve(pad, np.ones(FAST_FRAMES) / FAST_FRAMES, "valid")
+        pos += n
+    return out
+
+
+def texture(analyses) -> dict:
+    """Spread of the standardised log-F0's fast part, and of c0 over speech frames (each
+    utterance about its own mean), over ``analyses``."""
+    fast, c0 = [], []
+    for an in analyses:
+        v = an.f0 > 0
+        if v.sum() >= 20:
+            lf0 = np.log(an.f0[v])
+            fast.append(fast_part((lf0 - lf0.mean()) / max(lf0.std(), 1e-3), v))
+        e = an.mcep[an.speech, 0]
+        if len(e) >= 20:
+            c0.append(e - e.mean())
+    return {"fast": float(np.concatenate(fast).std()), "c0": float(np.concatenate(c0).std())}
+
+
+class Textured(AdaptedConverter):
+    """The default map with the fast F0 movements (``fast``) and/or the frame energy's spread
+    (``energy``) scaled from the base voice's to the target's (factors clamped to 0.5–2)."""
+
+    def __init__(self, base: dict, target: dict, fast: bool, energy: bool):
+        super().__init__()
+        self.f_ratio = float(np.clip(target["fast"] / max(base["fast"], 1e-4), 0.5, 2.0)) if fast else 1.0
+        self.e_ratio = float(np.clip(target["c0"] / max(base["c0"], 1e-4), 0.5, 2.0)) if energy else 1.0
+
+    def _map_f0(self, f0, src, tgt, s):
+        out = WorldConverter._map_f0(f0, src, tgt, s)
+        v = f0 > 0
+        if self.f_ratio == 1.0 or v.sum() < 20:
+            return out
+        lf0 = np.log(out[v])
+        out[v] = np.exp(lf0 + s.strength * (self.f_ratio - 1.0) * fast_part(lf0, v))
+        return out
+
+    def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None)):
+        out = AdaptedConverter.pulled_mcep(an, mapped, envelope, blend, strength, rows)
+        sp = an.speech
+        if self.e_ratio != 1.0 and sp.sum() >= 20:
+            e = out[sp, 0]
+            out[sp, 0] = e.mean() + (e - e.mean()) * (1.0 + strength * (self.e_ratio - 1.0))
+        return out
+
+
+def texture_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map; with the fast F0 movements, the energy spread, both, brought to the
+    voice's (the base voice's from the parallel speech, the voice's from its clips)."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    base = texture([p.source for p in pairs])
+    target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
+    print("texture base", base, "target", target, flush=True)
+    out = {"adapted": (adapted, mapped)}
+    for name, fast, energy in (("f0-fast", True, False), ("c0-spread", False, True),
+                               ("f0-fast+c0-spread", True, True)):
+        out[f"adapted-{name}"] = (Textured(base, target, fast, energy), mapped)
+    return out
+
+
+class F0Mapped(AdaptedConverter):
+    """The default map, and the voice's F0 contour predicted directly by an F0 map (``f0map``, a
+    :class:`FrameMap` on :func:`f0_inputs` → the target's standardised log-F0) pulled at
+    ``f0_blend`` into WORLD's F0 map; ``gv`` brings the predictions' spread back to 1. (The
+    converter's own ``f0_blend`` option learns a correction of the base contour instead.)"""
+
+    def __init__(self, f0map: FrameMap, f0_blend: float, gv: bool):
+        super().__init__()
+        self.f0map, self.f0_blend, self.gv = f0map, f0_blend, gv
+
+    def _map_f0(self, f0, src, tgt, s):
+        out = WorldConverter._map_f0(f0, src, tgt, s)
+        v = f0 > 0
+        if v.sum() < 20:
+            return out
+        pred = self.f0map.forward(f0_inputs(f0, src["lf0_mean"], src["lf0_std"])[v])[:, 0]
+        if self.gv:
+            pred = (pred - pred.mean()) / max(pred.std(), 1e-3) + pred.mean()
+        mt, st = tgt["lf0_mean"], tgt["lf0_std"]
+        z = (np.log(out[v]) - s.pitch_shift * np.log(2.0) / 12.0 - mt) / st
+        z = z + s.strength * self.f0_blend * (pred - z)
+        out[v] = np.exp(mt + st * z + s.pitch_shift * np.log(2.0) / 12.0)
+        return out
+
+
+def f0_pairs(pairs, feats):
+    """Inputs and targets (the voice's standardised log-F0) of the direct F0 map."""
+    tm, ts = feats["lf0_mean"], feats["lf0_std"]
+    xs, ys = [], []
+    for p in pairs:
+        keep = (p.source.f0[p.path[:, 0]] > 0) & (p.target.f0[p.path[:, 1]] > 0)
+        own = WorldConverter._stats([p.source])  # each utterance by its own statistics
+        xs.append(f0_inputs(p.source.f0, own["lf0_mean"], own["lf0_std"])[p.path[keep, 0]])
+        ys.append(((np.log(p.target.f0[p.path[keep, 1]]) - tm) / ts)[:, None])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def f0map_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map; with an F0 map learned from the parallel speech at blend 0.5 and 1,
+    and at 1 with the predictions' spread restored."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    x, y = f0_pairs(pairs, feats)
+    f0map = FrameMap.fit(x, y, FrameMapConfig())
+    print("f0 map on", len(x), "voiced pairs", flush=True)
+    out = {"adapted": (adapted, mapped)}
+    for name, blend, gv in (("f0map-b05", 0.5, False), ("f0map-b1", 1.0, False),
+                            ("f0map-b1-gv", 1.0, True)):
+        out[f"adapted-{name}"] = (F0Mapped(f0map, blend, gv), mapped)
+    return out
+
+
+def relative_c0(an) -> np.ndarray:
+    """c0 (T,) less its mean over the utterance's speech frames."""
+    return an.mcep[:, 0] - an.mcep[an.speech, 0].mean()
+
+
+def energy_inputs(an, config: FrameMapConfig) -> np.ndarray:
+    """The frame map's inputs with c0 (about its speech mean) in front of c1.. at every offset."""
+    mcep = np.concatenate([relative_c0(an)[:, None], an.mcep[:, 1:]], axis=1)
+    return context_frames(mcep, an.f0 > 0, config.context, config.stride)
+
+
+class EnergyMapped(AdaptedConverter):
+    """The default map, and the voice's frame energy (c0 about its speech mean) predicted by an
+    energy map (``c0map``, a :class:`FrameMap` on :func:`energy_inputs`), pulled at ``c0_blend``
+    into the source's on speech frames."""
+
+    def __init__(self, c0map: FrameMap, c0_blend: float):
+        super().__init__()
+        self.c0map, self.c0_blend = c0map, c0_blend
+
+    def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None)):
+        out = AdaptedConverter.pulled_mcep(an, mapped, envelope, blend, strength, rows)
+        sp = an.speech
+        if sp.sum() < 20:
+            return out
+        m = self.c0map
+        x = energy_inputs(an, FrameMapConfig(context=m.context, stride=m.stride))[sp]
+        pred = (m._forward((x - m.x_mean) / m.x_std) * m.y_std + m.y_mean)[:, 0]
+        rel = relative_c0(an)[sp]
+        out[sp, 0] += strength * self.c0_blend * (pred - rel)
+        return out
+
+
+def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """The default map; with the energy spread brought to the voice's; with an energy map at
+    blend 0.5 and 1."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    base = texture([p.source for p in pairs])
+    target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
+    xs, ys = [], []
+    for p in pairs:
+        keep = p.source.speech[p.path[:, 0]] & p.target.speech[p.path[:, 1]]
+        xs.append(energy_inputs(p.source, FrameMapConfig())[p.path[keep, 0]])
+        ys.append(relative_c0(p.target)[p.path[keep, 1]][:, None])
+    c0map = FrameMap.fit(np.concatenate(xs), np.concatenate(ys), FrameMapConfig())
+    out = {"adapted": (adapted, mapped),
+           "adapted-c0-spread": (Textured(base, target, False, True), mapped)}
+    for blend in (0.5, 1.0):
+        out[f"adapted-c0map-b{blend:g}"] = (EnergyMapped(c0map, blend), mapped)
+    return out
+
+
 def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, and the map learned from pairs at speeds 0.9, 1 and 1.1."""
     adapted = AdaptedConverter()
@@ -284,12 +482,18 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else speed_variants(clips, texts, pairs, feats, speak_at) if mode == "--speeds"
                  else guided_variants(clips, texts, pairs, feats, speak_at) if mode == "--guided"
                  else prosody_variants(clips, texts, pairs, feats, speak_at) if mode == "--prosody"
+                 else texture_variants(clips, texts, pairs, feats, speak_at) if mode == "--texture"
+                 else f0map_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0map"
+                 else energy_variants(clips, texts, pairs, feats, speak_at) if mode == "--energy"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
-                         "--speeds": {}, "--guided": {}, "--prosody": {}}.get(mode, VARIANTS).items():
+                         "--speeds": {}, "--guided": {}, "--prosody": {},
+                         "--texture": {}, "--f0map": {},
+                         "--energy": {}, "--intonation": INTONATION}.get(mode, VARIANTS).items():
+            own = ("blend", "residual", "f0_blend", "dynamics")
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
-                                                                 if k not in ("blend", "residual")}),
-                                    blend=kw["blend"], residual=kw.get("residual", False))
+                                                                 if k not in own}),
+                                    **{k: v for k, v in kw.items() if k in own})
             start = time.perf_counter()
             convs[name] = (conv, {**feats, **conv.adaptation(pairs)})
             print(name, "trained in", round(time.perf_counter() - start, 1), "s; pairs built in",

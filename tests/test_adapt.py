@@ -278,3 +278,52 @@ def test_kokoro_voice_speaks_world_until_its_refined_style_has_a_map(warm_home, 
     strict = VoiceCloner(PipelineConfig(tts="kokoro", converter="adapted", watermark=False))
     with pytest.raises(ReferenceTooShort, match="3 s"):
         strict.synthesize("Good morning.", VOICE)  # asked for by name: refused
+
+
+def test_prosody_parts_of_own_speech_change_nothing(conv, clip):
+    """With the clip's analysis on both sides of the pairs (the diagonal path) the F0 map's
+    correction is about 0 and the dynamics ratio 1; a copy with its energy spread halved gives a
+    ratio of about 2."""
+    from dataclasses import replace
+
+    from voxclone.convert import prosody_map as pm
+    from voxclone.convert.adapted import ParallelUtterance
+
+    an = conv.analyze(clip, "harvest", False)
+    diagonal = np.repeat(np.arange(len(an.f0))[:, None], 2, axis=1)
+    pairs = [ParallelUtterance(an, an, diagonal)]
+    mean, std = pm.utterance_lf0(an)
+    x = pm.f0_inputs(an.f0, mean, std)
+    assert x.shape == (len(an.f0), 2 * len(pm.F0_OFFSETS))
+    np.testing.assert_array_equal(x[:, -1], an.f0 > 0)  # the centre's flag is the map's flag column
+    f0_map = pm.fit_f0_map(pairs, mean, std, FrameMapConfig(steps=300))
+    z = pm.mapped_f0_z(f0_map, an.f0, mean, std)
+    own = np.clip((np.log(an.f0[an.f0 > 0]) - mean) / std, -pm.Z_LIMIT, pm.Z_LIMIT)
+    assert np.mean((z - own) ** 2) < 0.1
+    assert pm.dynamics_ratio(pairs) == pytest.approx(1.0)
+    flat = pm.with_dynamics(an.mcep, an.speech, 0.5)
+    e, f = an.mcep[an.speech, 0], flat[an.speech, 0]
+    assert f.std() == pytest.approx(0.5 * e.std()) and f.mean() == pytest.approx(e.mean())
+    np.testing.assert_array_equal(flat[~an.speech], an.mcep[~an.speech])
+    softer = [replace(pairs[0], source=replace(an, mcep=flat))]
+    assert pm.dynamics_ratio(softer) == pytest.approx(2.0, rel=0.01)
+
+
+def test_intonation_and_dynamics_options_convert_and_need_their_parts(clip, espeak):
+    conv = AdaptedConverter(frame_map=QUICK, f0_blend=0.5, dynamics=True)
+    assert conv.version != AdaptedConverter(frame_map=QUICK).version
+    with pytest.raises(InvalidSetting):
+        AdaptedConverter(f0_blend=1.5)
+    pairs = parallel_pairs([clip], [TEXT], lambda text: espeak.synthesize(text, "en", "en-us+m3"), conv)
+    learned = conv.adaptation(pairs)
+    assert {"f0_adaptation", "dynamics_ratio"} <= set(learned)
+    target = {**conv.features([clip]), **learned}
+    source = espeak.synthesize("Hello there, how are you?", "en", "en-us+m3")
+    out = conv.convert(source, target, DIO)
+    assert len(out) == pytest.approx(len(source) * out.sample_rate / source.sample_rate, abs=120)
+    assert np.isfinite(out.samples).all() and np.abs(out.samples).max() > 0.01
+    plain = AdaptedConverter(frame_map=QUICK).convert(source, target, DIO)
+    assert np.abs(out.samples - plain.samples).mean() > 1e-4  # the parts change the speech
+    no_f0 = conv.convert(source, {k: v for k, v in target.items() if k != "f0_adaptation"}, DIO)
+    dyn_only = AdaptedConverter(frame_map=QUICK, dynamics=True).convert(source, target, DIO)
+    np.testing.assert_allclose(no_f0.samples, dyn_only.samples)  # too little voiced speech: WORLD's F0

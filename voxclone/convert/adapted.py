@@ -5,25 +5,36 @@ The voice's clips and the base TTS speaking the same words give aligned frame pa
 base voice's mel-cepstra → the target's. At conversion the map's output is blended (``blend``)
 into WORLD's mean/variance-mapped envelope on speech frames; c0 (frame energy), timing and
 aperiodicity stay the source's, F0 is mapped to the target's range as in
-:class:`~voxclone.convert.world.WorldConverter`. The map is only valid for the base voice it was
-trained on: it is made for ``say``, not for converting other people's speech.
+:class:`~voxclone.convert.world.WorldConverter`. Optionally (:mod:`voxclone.convert.prosody_map`)
+an F0 map learned from the same pairs corrects the base voice's intonation toward the voice's
+(``f0_blend``), and the frame energy's spread is brought to the voice's (``dynamics``). The map is
+only valid for the base voice it was trained on: it is made for ``say``, not for converting other
+people's speech.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.convert import prosody_map
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
 from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
-from voxclone.errors import InvalidSetting
+from voxclone.errors import InvalidSetting, ReferenceTooShort
 from voxclone.timing import StageTimer, maybe_stage
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BLEND = 0.5
 """Share of the learned envelope in the output (measured on the dev set: see the README)."""
+DEFAULT_F0_BLEND = 0.0
+"""Share of the F0 map's intonation (measured: see the README)."""
+DEFAULT_DYNAMICS = False
+"""Whether the frame energy's spread is brought to the voice's (measured: see the README)."""
 
 
 @dataclass
@@ -46,15 +57,20 @@ class AdaptedConverter(WorldConverter):
 
     def __init__(self, config: WorldConfig = WorldConfig(),
                  frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
-                 residual: bool = False) -> None:
+                 residual: bool = False, f0_blend: float = DEFAULT_F0_BLEND,
+                 dynamics: bool = DEFAULT_DYNAMICS) -> None:
         """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
-        cannot tell, it falls back to WORLD's map rather than to an average envelope)."""
+        cannot tell, it falls back to WORLD's map rather than to an average envelope);
+        ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
+        alone); ``dynamics``: bring the frame energy's spread to the voice's."""
         super().__init__(config)
-        if not 0.0 <= blend <= 1.0:
-            raise InvalidSetting(f"blend={blend}: use 0..1.")
+        if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
+            raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
+        self.f0_blend, self.dynamics = f0_blend, dynamics
         self.version = (f"{self.version}:adapted-1:{frame_map.key}:{blend}"
-                        + (":residual" if residual else ""))
+                        + (":residual" if residual else "")
+                        + (f":f0-{f0_blend}" if f0_blend else "") + (":dyn" if dynamics else ""))
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs`` (with
@@ -76,8 +92,18 @@ class AdaptedConverter(WorldConverter):
     def adaptation(self, pairs: list[ParallelUtterance]) -> Features:
         """The features a voice's adaptation adds to its WORLD ones: the fitted map (text)."""
         x, y = self.training_frames(pairs)
-        return {"adaptation": FrameMap.fit(x, y, self.frame_map).to_text(),
-                "adaptation_frames": int(len(x))}
+        out: Features = {"adaptation": FrameMap.fit(x, y, self.frame_map).to_text(),
+                         "adaptation_frames": int(len(x))}
+        if self.f0_blend:
+            stats = self._stats([p.target for p in pairs])
+            try:
+                out["f0_adaptation"] = prosody_map.fit_f0_map(
+                    pairs, stats["lf0_mean"], stats["lf0_std"], self.frame_map).to_text()
+            except ReferenceTooShort as exc:
+                log.warning("no F0 map (%s): WORLD's F0 map speaks", exc)
+        if self.dynamics:
+            out["dynamics_ratio"] = prosody_map.dynamics_ratio(pairs)
+        return out
 
     def convert(self, audio: Audio, target: Features, settings: ConvertSettings = ConvertSettings(),
                 source: Features | None = None, timer: StageTimer | None = None) -> Audio:
@@ -95,7 +121,29 @@ class AdaptedConverter(WorldConverter):
             if self.residual:
                 learned = learned + mapped[:, 1:]
             mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
+            if self.dynamics:
+                ratio = 1.0 + settings.strength * (float(target["dynamics_ratio"]) - 1.0)
+                mcep = prosody_map.with_dynamics(mcep, an.speech, ratio)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def _map_f0(self, f0: np.ndarray, src: Features, tgt: Features,  # type: ignore[override]
+                s: ConvertSettings) -> np.ndarray:
+        """WORLD's F0 map, with ``f0_blend`` of the F0 map's intonation (in the target's
+        standardised log-F0, scaled by the settings' intonation width ``energy``); WORLD's alone
+        for a voice whose clips had too little voiced speech for an F0 map."""
+        out = WorldConverter._map_f0(f0, src, tgt, s)
+        voiced = f0 > 0
+        if (not self.f0_blend or "f0_adaptation" not in tgt or voiced.sum() < 2
+                or not np.isfinite(src["lf0_mean"])):
+            return out
+        shift = s.pitch_shift * np.log(2.0) / 12.0
+        mean, std = tgt["lf0_mean"], max(tgt["lf0_std"], 1e-3)
+        z = (np.log(out[voiced]) - shift - mean) / std
+        f0_map = FrameMap.from_text(tgt["f0_adaptation"])
+        goal = s.energy * prosody_map.mapped_f0_z(f0_map, f0, src["lf0_mean"], src["lf0_std"])
+        z = z + s.strength * self.f0_blend * (goal - z)
+        out[voiced] = np.exp(mean + std * z + shift)
+        return out
 
 
 register_converter("adapted", AdaptedConverter)

@@ -73,15 +73,16 @@ class FrameMap:
     stride: int
 
     @classmethod
-    def fit(cls, inputs: np.ndarray, targets: np.ndarray, config: FrameMapConfig = FrameMapConfig()
-            ) -> "FrameMap":
+    def fit(cls, inputs: np.ndarray, targets: np.ndarray, config: FrameMapConfig = FrameMapConfig(),
+            min_pairs: int = MIN_PAIRS) -> "FrameMap":
         """Fit on ``inputs`` (N, F) from :func:`context_frames` and ``targets`` (N, order), the
-        target's c1.. of each input's centre frame."""
+        target's c1.. of each input's centre frame (or any inputs laid out alike: the voicing
+        flag last); fewer than ``min_pairs`` rows are refused."""
         import torch
 
-        if len(inputs) < MIN_PAIRS:
+        if len(inputs) < min_pairs:
             raise ReferenceTooShort(f"Only {len(inputs) * 0.005:.1f} s of speech could be aligned "
-                                    f"with the base voice; adaptation needs {MIN_PAIRS * 0.005:g} s "
+                                    f"with the base voice; adaptation needs {min_pairs * 0.005:g} s "
                                     "or more. Add clips of clear speech with their words audible.")
         x_mean, x_std = inputs.mean(axis=0), np.maximum(inputs.std(axis=0), 1e-4)
         x_mean[-1], x_std[-1] = 0.0, 1.0  # the voicing flag stays 0/1
@@ -122,12 +123,15 @@ class FrameMap:
                 h = 0.5 * h * (1.0 + erf(h / np.sqrt(2.0)))  # GELU, as torch's
         return h
 
-    def predict(self, mcep: np.ndarray, voiced: np.ndarray) -> np.ndarray:
-        """The target's c1.. (T, order) for every frame of a source sequence ``mcep`` (T, order+1)."""
-        z = (context_frames(mcep[:, 1:], voiced, self.context, self.stride) - self.x_mean) / self.x_std
-        pred = self._forward(z)
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """Predictions (N, order) for model inputs (N, F) laid out as at :meth:`fit`."""
+        pred = self._forward((inputs - self.x_mean) / self.x_std)
         pred = self.gv_center + (pred - self.gv_center) * self.gv_scale
         return pred * self.y_std + self.y_mean
+
+    def predict(self, mcep: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+        """The target's c1.. (T, order) for every frame of a source sequence ``mcep`` (T, order+1)."""
+        return self.forward(context_frames(mcep[:, 1:], voiced, self.context, self.stride))
 
     def to_text(self) -> str:
         """Compressed base64 text of the map (what the voice's adaptation stores)."""

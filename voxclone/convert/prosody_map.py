@@ -1,0 +1,109 @@
+"""The voice's intonation and dynamics, learned from the same parallel speech as its frame map.
+
+Two per-voice parts the ``adapted`` converter can add to its envelope map (both from the aligned
+frame pairs of :mod:`voxclone.pipeline.adapt`):
+
+- an **F0 map**: a :class:`~voxclone.convert.frame_map.FrameMap` from the base voice's
+  standardised log-F0 over ±200 ms (interpolated through unvoiced frames, with the voicing
+  flags) to the voice's standardised log-F0 at the aligned frame, less the base voice's own
+  (a correction of the base contour: where the map cannot tell, the base contour stays);
+- the **dynamics ratio**: the spread of the voice's frame energy (c0 about its utterance's mean
+  over speech frames) over the base voice's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from voxclone.convert.frame_map import FrameMap, FrameMapConfig
+
+if TYPE_CHECKING:
+    from voxclone.convert.adapted import ParallelUtterance
+    from voxclone.convert.world import Analysis
+
+F0_OFFSETS = 8 * np.arange(-5, 6)
+"""Frames (5 ms) around the centre whose log-F0 the F0 map reads (±200 ms, 40 ms apart)."""
+CENTRE = len(F0_OFFSETS) // 2
+DYNAMICS_RANGE = (0.5, 2.0)
+"""Clamp of the dynamics ratio."""
+Z_LIMIT = 3.0
+"""Mapped standardised log-F0 is kept within ±this many standard deviations."""
+MIN_VOICED_PAIRS = 500
+"""Fewest aligned voiced frames (of 5 ms, i.e. 2.5 s) an F0 map is trained on."""
+
+
+def log_f0_z(f0: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Standardised log-F0 (T,) of every frame, interpolated through unvoiced ones (0 if fewer
+    than two frames are voiced)."""
+    v = f0 > 0
+    t = np.arange(len(f0))
+    if v.sum() < 2:
+        return np.zeros(len(f0))
+    return np.interp(t, t[v], (np.log(f0[v]) - mean) / max(std, 1e-3))
+
+
+def f0_inputs(f0: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """F0-map inputs (T, 2·len(F0_OFFSETS)): :func:`log_f0_z` at every offset of
+    :data:`F0_OFFSETS`, then the voicing flags there, the centre's last (the map's flag column)."""
+    z = log_f0_z(f0, mean, std)
+    v = f0 > 0
+    idx = np.clip(np.arange(len(f0))[:, None] + F0_OFFSETS[None], 0, len(f0) - 1)
+    order = [i for i in range(len(F0_OFFSETS)) if i != CENTRE] + [CENTRE]
+    return np.concatenate([z[idx], v[idx][:, order].astype(np.float64)], axis=1)
+
+
+def utterance_lf0(an: "Analysis") -> tuple[float, float]:
+    """(mean, std) of an utterance's log-F0 over its voiced frames."""
+    lf0 = np.log(an.f0[an.f0 > 0])
+    return (float(lf0.mean()), float(lf0.std())) if len(lf0) else (0.0, 1.0)
+
+
+def fit_f0_map(pairs: list["ParallelUtterance"], target_mean: float, target_std: float,
+               config: FrameMapConfig = FrameMapConfig()) -> FrameMap:
+    """The F0 map of ``pairs`` (voiced on both sides): each base utterance standardised by its
+    own log-F0 statistics (as at conversion), the voice's by ``target_mean``/``target_std``.
+    Raises ReferenceTooShort under :data:`MIN_VOICED_PAIRS` voiced pairs."""
+    xs, ys = [], []
+    for p in pairs:
+        keep = (p.source.f0[p.path[:, 0]] > 0) & (p.target.f0[p.path[:, 1]] > 0)
+        x = f0_inputs(p.source.f0, *utterance_lf0(p.source))[p.path[keep, 0]]
+        y = (np.log(p.target.f0[p.path[keep, 1]]) - target_mean) / max(target_std, 1e-3)
+        xs.append(x)
+        ys.append((y - x[:, CENTRE])[:, None])
+    return FrameMap.fit(np.concatenate(xs), np.concatenate(ys), config, MIN_VOICED_PAIRS)
+
+
+def mapped_f0_z(f0_map: FrameMap, f0: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """The voice's standardised log-F0 the map predicts for the voiced frames of ``f0`` (the
+    source's, standardised by ``mean``/``std``), within ±:data:`Z_LIMIT`."""
+    v = f0 > 0
+    x = f0_inputs(f0, mean, std)[v]
+    correction = f0_map.forward(x)[:, 0]
+    return np.clip(x[:, CENTRE] + correction, -Z_LIMIT, Z_LIMIT)
+
+
+def relative_energy(an: "Analysis") -> np.ndarray:
+    """Frame energy c0 (T,) less its mean over the utterance's speech frames."""
+    return an.mcep[:, 0] - an.mcep[an.speech, 0].mean()
+
+
+def dynamics_ratio(pairs: list["ParallelUtterance"]) -> float:
+    """Spread of the voice's frame energy over speech frames (each utterance about its own
+    mean) over the base voice's, clamped to :data:`DYNAMICS_RANGE`."""
+    def spread(parts: list["Analysis"]) -> float:
+        return float(np.concatenate([relative_energy(a)[a.speech] for a in parts]).std())
+
+    ratio = spread([p.target for p in pairs]) / max(spread([p.source for p in pairs]), 1e-4)
+    return float(np.clip(ratio, *DYNAMICS_RANGE))
+
+
+def with_dynamics(mcep: np.ndarray, speech: np.ndarray, ratio: float) -> np.ndarray:
+    """``mcep`` (T, order+1) with c0's spread about its mean over ``speech`` frames scaled by
+    ``ratio`` on those frames (a copy)."""
+    out = mcep.copy()
+    if speech.sum() >= 2 and ratio != 1.0:
+        e = out[speech, 0]
+        out[speech, 0] = e.mean() + (e - e.mean()) * ratio
+    return out
