@@ -132,17 +132,25 @@ def test_adaptation_is_cached_per_clips(conv, clip, espeak, tmp_path, monkeypatc
     assert adapt(["h1"]) == first and len(heard) == 1 and len(list((tmp_path / "adaptations").iterdir())) == 1
     adapt(["h2"])  # other clips
     assert len(heard) == 2 and len(list((tmp_path / "adaptations").iterdir())) == 2
-    next((tmp_path / "adaptations").iterdir()).write_text("{not json")
+    entries = sorted((tmp_path / "adaptations").iterdir())
+    entries[0].write_text("{not json")
+    import json
+
+    tampered = json.loads(entries[1].read_text())
+    entries[1].write_text(json.dumps({**tampered, "adaptation": "bm90IGEgbWFw"}))  # not a map
     adapt(["h1"])
     adapt(["h2"])
-    assert len(heard) == 3  # the damaged entry was learned again, the other read
+    assert len(heard) == 4  # both damaged entries were learned again
+    adapt(["h1"])
+    adapt(["h2"])
+    assert len(heard) == 4  # and then read
     lang[0] = "de"
     with pytest.raises(ReferenceTooShort, match="language espeak speaks"):
         adapt(["h4"], None)
     for _ in range(2):  # clips that give no map are remembered as such
         with pytest.raises(ReferenceTooShort, match="language espeak speaks"):
             adapt(["h5"])
-    assert len(heard) == 5
+    assert len(heard) == 6
     with pytest.raises(ReferenceTooShort, match="30 s"):
         adapt(["h3"], None, [Audio(np.zeros(31 * 16000, np.float32), 16000)])
 

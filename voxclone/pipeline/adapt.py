@@ -23,6 +23,7 @@ from voxclone.asr.encoder import FRAME_S, MAX_SECONDS, phonetic_keys
 from voxclone.audio.types import Audio
 from voxclone.convert.adapted import AdaptedConverter, ParallelUtterance
 from voxclone.convert.base import Features
+from voxclone.convert.frame_map import FrameMap
 from voxclone.convert.world import WorldConverter
 from voxclone.errors import ReferenceTooShort
 from voxclone.pipeline.cache_files import entry_lock, read_json, write_json
@@ -134,6 +135,13 @@ def _read(path: Path | None) -> Features | None:
     data = read_json(path)
     if not isinstance(data, dict):
         return None
-    if isinstance(data.get("adaptation"), str) or isinstance(data.get("refused"), str):
+    if isinstance(data.get("refused"), str):
         return data
-    return None
+    maps = [data.get("adaptation")] + ([data["f0_adaptation"]] if "f0_adaptation" in data else [])
+    try:
+        for text in maps:
+            FrameMap.from_text(text)  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - a damaged entry (any decoding error) is learned again
+        log.warning("damaged adaptation cache entry %s: learning it again", path)
+        return None
+    return data
