@@ -24,7 +24,7 @@ brought from the base voice's to the voice's own; ``--f0map`` an F0 map learned 
 parallel speech (the base voice's standardised log-F0 over ±200 ms → the voice's at the aligned
 frame), blended into WORLD's F0 map; ``--intonation`` the converter's own options: the F0 map
 as a correction of the base voice's contour (``f0_blend``), the energy spread (``dynamics``), and
-both; ``--energy`` the frame energy's spread against an energy
+both (``--intonation-low``: the F0 map at 30 %); ``--energy`` the frame energy's spread against an energy
 map learned from the parallel speech (the base voice's c0..c34 ±20 ms → the voice's c0 at the
 aligned frame, each about its utterance's mean over speech frames).
 """
@@ -63,14 +63,20 @@ from voxclone.tts.kokoro import KokoroTTS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
 KEYS = ("similarity", "similarity_dvec", "wer")
+MAP_ONLY = {"f0_blend": 0.0, "dynamics": False}
+"""The envelope map alone (the ``adapted`` of every mode measured before the F0 map and the
+dynamics joined the converter's defaults)."""
 RESIDUAL = {"adapt-b05": {"blend": 0.5}, "residual-b05": {"blend": 0.5, "residual": True},
             "residual-b075": {"blend": 0.75, "residual": True}, "residual-b1": {"blend": 1.0, "residual": True}}
 """``--residual``: the map of target less WORLD's mapped envelope, against the default map."""
-INTONATION = {"adapted": {"blend": 0.5}, "adapted-dyn": {"blend": 0.5, "dynamics": True},
-              "adapted-f0-b05": {"blend": 0.5, "f0_blend": 0.5},
-              "adapted-f0-b1": {"blend": 0.5, "f0_blend": 1.0},
+INTONATION = {"adapted": {"blend": 0.5, "f0_blend": 0.0, "dynamics": False},
+              "adapted-dyn": {"blend": 0.5, "f0_blend": 0.0, "dynamics": True},
+              "adapted-f0-b05": {"blend": 0.5, "f0_blend": 0.5, "dynamics": False},
+              "adapted-f0-b1": {"blend": 0.5, "f0_blend": 1.0, "dynamics": False},
               "adapted-f0-b05-dyn": {"blend": 0.5, "f0_blend": 0.5, "dynamics": True}}
 """``--intonation``: the converter's F0 map (a correction of the base contour) and dynamics."""
+INTONATION_LOW = {"adapted-f0-b03-dyn": {"blend": 0.5, "f0_blend": 0.3, "dynamics": True}}
+"""``--intonation-low``: a smaller share of the F0 map's correction, for its cost in words."""
 VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
@@ -103,7 +109,7 @@ class Combined:
 
 def combined_variants(clips, pairs, feats) -> dict:
     """adapted (default), knn (default) and both together, with the features each needs."""
-    adapted, knn = AdaptedConverter(), knn_converter()
+    adapted, knn = AdaptedConverter(**MAP_ONLY), knn_converter()
     parts = [knn.analyze(c, knn.config.target_f0_method, False) for c in clips]
     feats = {**feats, **adapted.adaptation(pairs),
              "matching_set": knn.matching_set(clips, parts).to_text()}
@@ -123,12 +129,12 @@ class Chosen:
         goal = np.asarray(target["embedding"], dtype=np.float32)
         scores = {}
         for blend, fraction in self.GRID:
-            out = AdaptedConverter(blend=blend).convert(
+            out = AdaptedConverter(blend=blend, **MAP_ONLY).convert(
                 calibration, target, ConvertSettings(strength=fraction, f0_method="dio"))
             scores[(blend, fraction)] = cosine(speaker_encoder().embed(out), goal)
         self.choice = max(scores, key=scores.get)
         print("chosen blend/strength", self.choice, flush=True)
-        self.conv = AdaptedConverter(blend=self.choice[0])
+        self.conv = AdaptedConverter(blend=self.choice[0], **MAP_ONLY)
 
     def convert(self, audio, target, settings):
         return self.conv.convert(audio, target, replace(settings, strength=self.choice[1]))
@@ -138,13 +144,13 @@ class LowFull(AdaptedConverter):
     """The map at blend 1 on c1–c8 and at the default blend on the rest."""
 
     def __init__(self):
-        super().__init__()
+        super().__init__(**MAP_ONLY)
         self.blend = np.where(np.arange(self.config.order) < 8, 1.0, self.blend)
 
 
 def lever_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, the blend/strength chosen per voice, low-full."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     return {"adapted": (adapted, mapped),
             "adapted-chosen": (Chosen(speak_at(calibration_text("en"), 1.0), mapped), mapped),
@@ -223,7 +229,7 @@ class Prosodic(AdaptedConverter):
     ``slope`` moves the base voice's mean declination per phrase to the target's."""
 
     def __init__(self, base: dict, target: dict, shape: bool, slope: bool):
-        super().__init__()
+        super().__init__(**MAP_ONLY)
         self.base, self.target, self.shape, self.slope = base, target, shape, slope
 
     def _map_f0(self, f0, src, tgt, s):
@@ -253,7 +259,7 @@ class Prosodic(AdaptedConverter):
 def prosody_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map with WORLD's F0 map, with the distribution's shape, with the declination,
     with both (the base voice's F0 from the parallel speech, the target's from the clips)."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = prosody([p.source for p in pairs])
     target = prosody([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
@@ -306,7 +312,7 @@ class Textured(AdaptedConverter):
     (``energy``) scaled from the base voice's to the target's (factors clamped to 0.5–2)."""
 
     def __init__(self, base: dict, target: dict, fast: bool, energy: bool):
-        super().__init__()
+        super().__init__(**MAP_ONLY)
         self.f_ratio = float(np.clip(target["fast"] / max(base["fast"], 1e-4), 0.5, 2.0)) if fast else 1.0
         self.e_ratio = float(np.clip(target["c0"] / max(base["c0"], 1e-4), 0.5, 2.0)) if energy else 1.0
 
@@ -331,7 +337,7 @@ class Textured(AdaptedConverter):
 def texture_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with the fast F0 movements, the energy spread, both, brought to the
     voice's (the base voice's from the parallel speech, the voice's from its clips)."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = texture([p.source for p in pairs])
     target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
@@ -350,7 +356,7 @@ class F0Mapped(AdaptedConverter):
     converter's own ``f0_blend`` option learns a correction of the base contour instead.)"""
 
     def __init__(self, f0map: FrameMap, f0_blend: float, gv: bool):
-        super().__init__()
+        super().__init__(**MAP_ONLY)
         self.f0map, self.f0_blend, self.gv = f0map, f0_blend, gv
 
     def _map_f0(self, f0, src, tgt, s):
@@ -383,7 +389,7 @@ def f0_pairs(pairs, feats):
 def f0map_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with an F0 map learned from the parallel speech at blend 0.5 and 1,
     and at 1 with the predictions' spread restored."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     x, y = f0_pairs(pairs, feats)
     f0map = FrameMap.fit(x, y, FrameMapConfig())
@@ -412,7 +418,7 @@ class EnergyMapped(AdaptedConverter):
     into the source's on speech frames."""
 
     def __init__(self, c0map: FrameMap, c0_blend: float):
-        super().__init__()
+        super().__init__(**MAP_ONLY)
         self.c0map, self.c0_blend = c0map, c0_blend
 
     def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None)):
@@ -431,7 +437,7 @@ class EnergyMapped(AdaptedConverter):
 def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with the energy spread brought to the voice's; with an energy map at
     blend 0.5 and 1."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = texture([p.source for p in pairs])
     target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
@@ -450,7 +456,7 @@ def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
 
 def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, and the map learned from pairs at speeds 0.9, 1 and 1.1."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(**MAP_ONLY)
     extra = [p for speed in (0.9, 1.1)
              for p in parallel_pairs(clips, texts, lambda t, s=speed: speak_at(t, s), adapted)]
     return {"adapted": (adapted, {**feats, **adapted.adaptation(pairs)}),
@@ -475,7 +481,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                                                        style_table=style)
         start = time.perf_counter()
         texts = [transcribe(c, "en", words=False).text for c in clips]
-        pairs = parallel_pairs(clips, texts, speak, AdaptedConverter())
+        pairs = parallel_pairs(clips, texts, speak, AdaptedConverter(**MAP_ONLY))
         build_s = time.perf_counter() - start
         convs = (combined_variants(clips, pairs, feats) if mode == "--combined"
                  else lever_variants(clips, texts, pairs, feats, speak_at) if mode == "--levers"
@@ -489,11 +495,12 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {},
-                         "--energy": {}, "--intonation": INTONATION}.get(mode, VARIANTS).items():
+                         "--energy": {}, "--intonation": INTONATION,
+                         "--intonation-low": INTONATION_LOW}.get(mode, VARIANTS).items():
             own = ("blend", "residual", "f0_blend", "dynamics")
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
                                                                  if k not in own}),
-                                    **{k: v for k, v in kw.items() if k in own})
+                                    **{**MAP_ONLY, **{k: v for k, v in kw.items() if k in own}})
             start = time.perf_counter()
             convs[name] = (conv, {**feats, **conv.adaptation(pairs)})
             print(name, "trained in", round(time.perf_counter() - start, 1), "s; pairs built in",

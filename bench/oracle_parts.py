@@ -77,7 +77,8 @@ def swaps(conv: AdaptedConverter, base, clip, text: str, feats: dict, learned: d
 
 
 def main(sets: str, out_path: str) -> None:
-    scorer, tts, conv = Scorer(dnsmos=False), KokoroTTS(), AdaptedConverter()
+    scorer, tts = Scorer(dnsmos=False), KokoroTTS()
+    conv = AdaptedConverter(f0_blend=0.0, dynamics=False)  # the envelope map alone, as measured
     rows: list[dict] = []
     for name in sets.split(","):
         for split in split_speakers(DATA / name, 20.0, 2, 0)[0]:

@@ -51,7 +51,7 @@ def prepare(name: str, lang: str = typer.Option("en", help="Language of the defa
         typer.echo(f"preparing {name} for Kokoro: the full style search, once (about "
                    f"{_search_seconds(effort):.0f} s)", err=True)
     if converter == "adapted":
-        typer.echo(f"and learning {name}'s adaptation for that style, once (about 40 s)", err=True)
+        typer.echo(f"and learning {name}'s adaptation for that style, once (about 50 s)", err=True)
     result = cloner.prepare(name, progress=True).result()
     typer.echo(f"prepared '{name}': similarity to its held-out clip {result.start_holdout:.3f} "
                f"(start style) -> {result.holdout_score:.3f} (refined, {result.steps} steps)"
@@ -66,7 +66,7 @@ def adapt(name: str, lang: str = typer.Option("en", help="Language whose base vo
           base_voice: str = typer.Option(None, help="Base TTS voice (default: as `say` picks it).")
           ) -> None:
     """Learn NAME's own frame map from its clips (their words, heard by Whisper, spoken by the
-    base TTS and aligned), for `say --converter adapted`; cached, about 40 s on 2 cores. For
+    base TTS and aligned), for `say --converter adapted`; cached, about 50 s on 2 cores. For
     Kokoro, the map of the voice's refined style: one not refined yet is refined first (as by
     `voices prepare`, about 90 s more)."""
     from voxclone.pipeline import PipelineConfig, VoiceCloner
@@ -172,7 +172,7 @@ def suggest_prepare(stage: str | None, name: str | None, search_first: bool,
     if stage == "refined" or search_first:
         return
     how = f"`voxclone voices prepare {name}`" if name else "`say --prepare`"
-    learns = " and learns its adaptation (about 40 s more)" if adapts else ""
+    learns = " and learns its adaptation (about 50 s more)" if adapts else ""
     typer.echo(f"spoke with the start style (the closest built-in Kokoro voice or blend); {how} "
                f"refines it once (about 90 s){learns}, and later calls use them", err=True)
 

@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BLEND = 0.5
 """Share of the learned envelope in the output (measured on the dev set: see the README)."""
-DEFAULT_F0_BLEND = 0.0
-"""Share of the F0 map's intonation (measured: see the README)."""
-DEFAULT_DYNAMICS = False
+DEFAULT_F0_BLEND = 0.5
+"""Share of the F0 map's correction of the base voice's intonation (measured on the dev set:
+see the README)."""
+DEFAULT_DYNAMICS = True
 """Whether the frame energy's spread is brought to the voice's (measured: see the README)."""
 
 
@@ -90,7 +91,9 @@ class AdaptedConverter(WorldConverter):
         return np.concatenate(xs), np.concatenate(ys)
 
     def adaptation(self, pairs: list[ParallelUtterance]) -> Features:
-        """The features a voice's adaptation adds to its WORLD ones: the fitted map (text)."""
+        """The features a voice's adaptation adds to its WORLD ones: the fitted map (text), and
+        with ``f0_blend`` the F0 map (text; absent for clips with too little voiced speech),
+        with ``dynamics`` the dynamics ratio."""
         x, y = self.training_frames(pairs)
         out: Features = {"adaptation": FrameMap.fit(x, y, self.frame_map).to_text(),
                          "adaptation_frames": int(len(x))}
@@ -122,7 +125,8 @@ class AdaptedConverter(WorldConverter):
                 learned = learned + mapped[:, 1:]
             mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
             if self.dynamics:
-                ratio = 1.0 + settings.strength * (float(target["dynamics_ratio"]) - 1.0)
+                learned_ratio = float(target.get("dynamics_ratio", 1.0))  # 1: none learned
+                ratio = 1.0 + settings.strength * (learned_ratio - 1.0)
                 mcep = prosody_map.with_dynamics(mcep, an.speech, ratio)
         return self.synthesize(an, mcep, src, target, settings, timer)
 

@@ -434,7 +434,7 @@ class VoiceCloner:
         """Refine the Kokoro style of ``voice`` now: the full style search (about 90 s on 2 cores
         at the standard effort), cached, so that later calls speak with it instead of the start
         style. With the ``adapted`` converter it then learns the voice's map for the refined
-        style (about 40 s more). With ``background`` it runs on a daemon thread and this returns
+        style (about 50 s more). With ``background`` it runs on a daemon thread and this returns
         at once. The future holds the refined :class:`StyleSearchResult`; None for engines other
         than Kokoro."""
         future: Future[StyleSearchResult | None] = Future()

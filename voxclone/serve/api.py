@@ -132,7 +132,7 @@ def api_router(service: Service) -> APIRouter:
     @router.post("/v1/voices/{name}/adapt", tags=["voices"])
     async def adapt_voice(name: str, language: str = Form("en"), tts: str = Form("kokoro")) -> dict:
         """Learn the voice's frame map for base TTS ``tts`` (for the ``adapted`` converter;
-        about 40 s the first time, then cached; for Kokoro, after refining the voice's style
+        about 50 s the first time, then cached; for Kokoro, after refining the voice's style
         if that has not been done, about 90 s more)."""
         validate_name(name)
         return await service.submit(service.adapt_voice, name, language, tts)

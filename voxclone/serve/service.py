@@ -335,7 +335,7 @@ class Service:
 
     def adapt_voice(self, name: str, lang: str = "en", tts: str = "kokoro") -> dict[str, Any]:
         """Learn voice ``name``'s frame map for ``tts`` (the ``adapted`` converter; cached, about
-        40 s on 2 cores the first time); what was used. For Kokoro, the map of the refined style:
+        50 s on 2 cores the first time); what was used. For Kokoro, the map of the refined style:
         a voice not refined yet is refined first (the style search, about 90 s more)."""
         cloner = self._cloner(tts, "adapted", self.runtime, staged=tts == "kokoro")
         if tts == "kokoro":
