@@ -58,9 +58,12 @@ MEASURED: dict[str, LanguageDefault] = {
         # en: voxclone eval ../shared/eval-data --pipeline kokoro:world-auto --pipeline
         #   kokoro:adapted --converter world --no-dnsmos (2026-12-01, the same 9 speakers and 60
         #   search steps; bench/results/eval-adapted-full-20261201.*): adapted 0.608 / 0.687 /
-        #   WER 0.153 against world-auto's 0.563 / 0.672 / 0.158 in that run. The map is learned
+        #   WER 0.153 against world-auto's 0.563 / 0.672 / 0.158 in that run. With its F0 map
+        #   and dynamics (2026-12-02, the same command, then kokoro:adapted again in the same
+        #   home and styles; bench/results/eval-adapted-{base,prosody}-20261202.*): 0.605 /
+        #   0.696 / WER 0.133 against world-auto's 0.522 / 0.662 / 0.130. The map is learned
         #   with the refined style (`voices prepare`); until then WORLD's map speaks.
-        LanguageDefault("en", "kokoro", "adapted", 0.687, 0.153, 0.608),
+        LanguageDefault("en", "kokoro", "adapted", 0.696, 0.133, 0.605),
         LanguageDefault("es", "kokoro", "world", 0.671, 0.093, 0.554),
         LanguageDefault("fr", "kokoro", "none", 0.652, 0.470, 0.457),
         LanguageDefault("ja", "kokoro", "none", 0.658, 0.111, 0.442),
