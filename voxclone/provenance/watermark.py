@@ -85,8 +85,10 @@ class Watermarker:
 
     # --- embedding ---------------------------------------------------------------------------
     def embed(self, audio: Audio) -> Audio:
-        """``audio`` with the mark added (times ``strength``); same length and sample rate."""
-        if len(audio) == 0:
+        """``audio`` with the mark added (times ``strength``); same length and sample rate.
+        Digital silence is returned as it is: the mark hides under the signal's magnitude, so
+        there it would be rounding noise of the STFT (~1e-12) only."""
+        if len(audio) == 0 or not np.any(audio.samples):
             return audio
         x32 = resample(audio, self.hp.sample_rate).samples
         wm32 = np.empty_like(x32)
