@@ -45,7 +45,8 @@ from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.convert.adapted import AdaptedConverter
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
-from voxclone.convert.prosody_map import f0_inputs
+from voxclone.convert.prosody_map import (energy_spread, f0_inputs, fit_f0_map, relative_energy,
+                                         with_dynamics)
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.world import WorldConverter
@@ -295,16 +296,13 @@ def fast_part(lf0: np.ndarray, voiced: np.ndarray) -> np.ndarray:
 def texture(analyses) -> dict:
     """Spread of the standardised log-F0's fast part, and of c0 over speech frames (each
     utterance about its own mean), over ``analyses``."""
-    fast, c0 = [], []
+    fast = []
     for an in analyses:
         v = an.f0 > 0
         if v.sum() >= 20:
             lf0 = np.log(an.f0[v])
             fast.append(fast_part((lf0 - lf0.mean()) / max(lf0.std(), 1e-3), v))
-        e = an.mcep[an.speech, 0]
-        if len(e) >= 20:
-            c0.append(e - e.mean())
-    return {"fast": float(np.concatenate(fast).std()), "c0": float(np.concatenate(c0).std())}
+    return {"fast": float(np.concatenate(fast).std()), "c0": energy_spread(analyses)}
 
 
 class Textured(AdaptedConverter):
@@ -327,11 +325,7 @@ class Textured(AdaptedConverter):
 
     def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None)):
         out = AdaptedConverter.pulled_mcep(an, mapped, envelope, blend, strength, rows)
-        sp = an.speech
-        if self.e_ratio != 1.0 and sp.sum() >= 20:
-            e = out[sp, 0]
-            out[sp, 0] = e.mean() + (e - e.mean()) * (1.0 + strength * (self.e_ratio - 1.0))
-        return out
+        return with_dynamics(out, an.speech, 1.0 + strength * (self.e_ratio - 1.0))
 
 
 def texture_variants(clips, texts, pairs, feats, speak_at) -> dict:
@@ -374,26 +368,12 @@ class F0Mapped(AdaptedConverter):
         return out
 
 
-def f0_pairs(pairs, feats):
-    """Inputs and targets (the voice's standardised log-F0) of the direct F0 map."""
-    tm, ts = feats["lf0_mean"], feats["lf0_std"]
-    xs, ys = [], []
-    for p in pairs:
-        keep = (p.source.f0[p.path[:, 0]] > 0) & (p.target.f0[p.path[:, 1]] > 0)
-        own = WorldConverter._stats([p.source])  # each utterance by its own statistics
-        xs.append(f0_inputs(p.source.f0, own["lf0_mean"], own["lf0_std"])[p.path[keep, 0]])
-        ys.append(((np.log(p.target.f0[p.path[keep, 1]]) - tm) / ts)[:, None])
-    return np.concatenate(xs), np.concatenate(ys)
-
-
 def f0map_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with an F0 map learned from the parallel speech at blend 0.5 and 1,
     and at 1 with the predictions' spread restored."""
     adapted = AdaptedConverter(**MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
-    x, y = f0_pairs(pairs, feats)
-    f0map = FrameMap.fit(x, y, FrameMapConfig())
-    print("f0 map on", len(x), "voiced pairs", flush=True)
+    f0map = fit_f0_map(pairs, feats["lf0_mean"], feats["lf0_std"], residual=False)
     out = {"adapted": (adapted, mapped)}
     for name, blend, gv in (("f0map-b05", 0.5, False), ("f0map-b1", 1.0, False),
                             ("f0map-b1-gv", 1.0, True)):
@@ -401,14 +381,9 @@ def f0map_variants(clips, texts, pairs, feats, speak_at) -> dict:
     return out
 
 
-def relative_c0(an) -> np.ndarray:
-    """c0 (T,) less its mean over the utterance's speech frames."""
-    return an.mcep[:, 0] - an.mcep[an.speech, 0].mean()
-
-
 def energy_inputs(an, config: FrameMapConfig) -> np.ndarray:
     """The frame map's inputs with c0 (about its speech mean) in front of c1.. at every offset."""
-    mcep = np.concatenate([relative_c0(an)[:, None], an.mcep[:, 1:]], axis=1)
+    mcep = np.concatenate([relative_energy(an)[:, None], an.mcep[:, 1:]], axis=1)
     return context_frames(mcep, an.f0 > 0, config.context, config.stride)
 
 
@@ -429,7 +404,7 @@ class EnergyMapped(AdaptedConverter):
         m = self.c0map
         x = energy_inputs(an, FrameMapConfig(context=m.context, stride=m.stride))[sp]
         pred = (m._forward((x - m.x_mean) / m.x_std) * m.y_std + m.y_mean)[:, 0]
-        rel = relative_c0(an)[sp]
+        rel = relative_energy(an)[sp]
         out[sp, 0] += strength * self.c0_blend * (pred - rel)
         return out
 
@@ -445,7 +420,7 @@ def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
     for p in pairs:
         keep = p.source.speech[p.path[:, 0]] & p.target.speech[p.path[:, 1]]
         xs.append(energy_inputs(p.source, FrameMapConfig())[p.path[keep, 0]])
-        ys.append(relative_c0(p.target)[p.path[keep, 1]][:, None])
+        ys.append(relative_energy(p.target)[p.path[keep, 1]][:, None])
     c0map = FrameMap.fit(np.concatenate(xs), np.concatenate(ys), FrameMapConfig())
     out = {"adapted": (adapted, mapped),
            "adapted-c0-spread": (Textured(base, target, False, True), mapped)}

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voxclone.audio.f0 import log_f0_stats
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig
 
 if TYPE_CHECKING:
@@ -54,24 +55,25 @@ def f0_inputs(f0: np.ndarray, mean: float, std: float) -> np.ndarray:
     return np.concatenate([z[idx], v[idx][:, order].astype(np.float64)], axis=1)
 
 
-def utterance_lf0(an: "Analysis") -> tuple[float, float]:
-    """(mean, std) of an utterance's log-F0 over its voiced frames."""
-    lf0 = np.log(an.f0[an.f0 > 0])
-    return (float(lf0.mean()), float(lf0.std())) if len(lf0) else (0.0, 1.0)
-
-
 def fit_f0_map(pairs: list["ParallelUtterance"], target_mean: float, target_std: float,
-               config: FrameMapConfig = FrameMapConfig()) -> FrameMap:
+               config: FrameMapConfig = FrameMapConfig(), residual: bool = True) -> FrameMap:
     """The F0 map of ``pairs`` (voiced on both sides): each base utterance standardised by its
-    own log-F0 statistics (as at conversion), the voice's by ``target_mean``/``target_std``.
-    Raises ReferenceTooShort under :data:`MIN_VOICED_PAIRS` voiced pairs."""
+    own log-F0 statistics (:func:`~voxclone.audio.f0.log_f0_stats`, as at conversion), the
+    voice's by ``target_mean``/``target_std``. It learns the voice's standardised log-F0 less
+    the base voice's (``residual``), or the voice's itself. Raises ReferenceTooShort under
+    :data:`MIN_VOICED_PAIRS` voiced pairs."""
     xs, ys = [], []
     for p in pairs:
+        mean, std = log_f0_stats(p.source.f0)
+        if not np.isfinite(mean):
+            continue  # fewer than two voiced frames
         keep = (p.source.f0[p.path[:, 0]] > 0) & (p.target.f0[p.path[:, 1]] > 0)
-        x = f0_inputs(p.source.f0, *utterance_lf0(p.source))[p.path[keep, 0]]
+        x = f0_inputs(p.source.f0, mean, std)[p.path[keep, 0]]
         y = (np.log(p.target.f0[p.path[keep, 1]]) - target_mean) / max(target_std, 1e-3)
         xs.append(x)
-        ys.append((y - x[:, CENTRE])[:, None])
+        ys.append((y - x[:, CENTRE] if residual else y)[:, None])
+    if not xs:
+        xs, ys = [np.zeros((0, 2 * len(F0_OFFSETS)))], [np.zeros((0, 1))]
     return FrameMap.fit(np.concatenate(xs), np.concatenate(ys), config, MIN_VOICED_PAIRS)
 
 
@@ -92,11 +94,15 @@ def relative_energy(an: "Analysis") -> np.ndarray:
 def dynamics_ratio(pairs: list["ParallelUtterance"]) -> float:
     """Spread of the voice's frame energy over speech frames (each utterance about its own
     mean) over the base voice's, clamped to :data:`DYNAMICS_RANGE`."""
-    def spread(parts: list["Analysis"]) -> float:
-        return float(np.concatenate([relative_energy(a)[a.speech] for a in parts]).std())
-
-    ratio = spread([p.target for p in pairs]) / max(spread([p.source for p in pairs]), 1e-4)
+    ratio = (energy_spread([p.target for p in pairs])
+             / max(energy_spread([p.source for p in pairs]), 1e-4))
     return float(np.clip(ratio, *DYNAMICS_RANGE))
+
+
+def energy_spread(analyses: list["Analysis"]) -> float:
+    """Standard deviation of c0 over the speech frames of ``analyses``, each utterance about its
+    own mean (:func:`relative_energy`)."""
+    return float(np.concatenate([relative_energy(a)[a.speech] for a in analyses]).std())
 
 
 def with_dynamics(mcep: np.ndarray, speech: np.ndarray, ratio: float) -> np.ndarray:
