@@ -26,7 +26,10 @@ frame), blended into WORLD's F0 map; ``--intonation`` the converter's own option
 as a correction of the base voice's contour (``f0_blend``), the energy spread (``dynamics``), and
 both (``--intonation-low``: the F0 map at 30 %); ``--energy`` the frame energy's spread against an energy
 map learned from the parallel speech (the base voice's c0..c34 ±20 ms → the voice's c0 at the
-aligned frame, each about its utterance's mean over speech frames).
+aligned frame, each about its utterance's mean over speech frames); ``--harvest`` the base
+speech's F0 tracked by harvest instead of dio, for the pairs and the conversion; ``--capacity``
+the envelope map with more context or more hidden units; ``--smaller`` the maps smaller, trained
+for fewer steps or with more weight decay (both settings apply to the F0 map too).
 """
 
 from __future__ import annotations
@@ -45,8 +48,8 @@ from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.convert.adapted import AdaptedConverter
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
-from voxclone.convert.prosody_map import (energy_spread, f0_inputs, fit_f0_map, relative_energy,
-                                         with_dynamics)
+from voxclone.convert.dynamics import energy_spread, relative_energy, with_dynamics
+from voxclone.convert.prosody_map import f0_inputs, fit_f0_map
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.world import WorldConverter
@@ -78,6 +81,19 @@ INTONATION = {"adapted": {"blend": 0.5, "f0_blend": 0.0, "dynamics": False},
 """``--intonation``: the converter's F0 map (a correction of the base contour) and dynamics."""
 INTONATION_LOW = {"adapted-f0-b03-dyn": {"blend": 0.5, "f0_blend": 0.3, "dynamics": True}}
 """``--intonation-low``: a smaller share of the F0 map's correction, for its cost in words."""
+DEFAULT = {"blend": 0.5, "f0_blend": 0.5, "dynamics": True}
+CAPACITY = {"adapted": DEFAULT, "adapted-ctx4": {**DEFAULT, "context": 4},
+            "adapted-h256": {**DEFAULT, "hidden": 256, "steps": 3000},
+            "adapted-ctx4-h256": {**DEFAULT, "context": 4, "hidden": 256, "steps": 3000}}
+"""``--capacity``: the default converter's envelope map wider (±40 ms of context) or larger
+(2 × 256 hidden, twice the steps)."""
+SMALLER = {"adapted": DEFAULT, "adapted-h64": {**DEFAULT, "hidden": 64},
+           "adapted-steps750": {**DEFAULT, "steps": 750},
+           "adapted-wd1e-2": {**DEFAULT, "weight_decay": 1e-2}}
+"""``--smaller``: the default converter's maps smaller (2 × 64 hidden), trained for half the
+steps, or with 100 × the weight decay."""
+HARVEST = {"adapted": {"blend": 0.5, "f0_blend": 0.5, "dynamics": True}}
+"""``--harvest``: the default converter as it is (dio), beside its harvest rows."""
 VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
             "adapt-b1-gv": {"blend": 1.0, "gv": True}, "adapt-b075-gv": {"blend": 0.75, "gv": True}}
 
@@ -429,6 +445,16 @@ def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
     return out
 
 
+def harvest_variants(clips, texts, speak) -> dict:
+    """``--harvest``: the default converter with the base speech's F0 tracked by harvest (pairs
+    and conversion) instead of dio, and world-auto alike."""
+    adapted = AdaptedConverter()
+    pairs = parallel_pairs(clips, texts, speak, adapted, f0_method="harvest")
+    feats = AutoWorldConverter().features(clips)
+    return {"adapted-harvest": (adapted, {**feats, **adapted.adaptation(pairs)}, "harvest"),
+            "world-auto-harvest": (AutoWorldConverter(), feats, "harvest")}
+
+
 def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, and the map learned from pairs at speeds 0.9, 1 and 1.1."""
     adapted = AdaptedConverter(**MAP_ONLY)
@@ -466,12 +492,15 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else texture_variants(clips, texts, pairs, feats, speak_at) if mode == "--texture"
                  else f0map_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0map"
                  else energy_variants(clips, texts, pairs, feats, speak_at) if mode == "--energy"
+                 else harvest_variants(clips, texts, speak) if mode == "--harvest"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {},
                          "--energy": {}, "--intonation": INTONATION,
-                         "--intonation-low": INTONATION_LOW}.get(mode, VARIANTS).items():
+                         "--intonation-low": INTONATION_LOW,
+                         "--harvest": HARVEST, "--capacity": CAPACITY,
+                         "--smaller": SMALLER}.get(mode, VARIANTS).items():
             own = ("blend", "residual", "f0_blend", "dynamics")
             conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
                                                                  if k not in own}),
@@ -485,8 +514,9 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
             src = speak(_speakable(text))
             row = {"speaker": split.speaker, "gender": split.gender, "i": i}
             rows.append({**row, "method": "source", **{k: scorer.score(src, refs, text)[k] for k in KEYS}})
-            for name, (conv, f) in convs.items():
-                out = conv.convert(src, f, ConvertSettings(f0_method="dio"))  # type: ignore[call-arg]
+            for name, (conv, f, *tracker) in convs.items():
+                settings = ConvertSettings(f0_method=(tracker or ["dio"])[0])
+                out = conv.convert(src, f, settings)  # type: ignore[call-arg]
                 scored = scorer.score(out, refs, text)
                 rows.append({**row, "method": name, **{k: scored[k] for k in KEYS}})
                 print(rows[-1], flush=True)

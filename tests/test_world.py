@@ -183,3 +183,37 @@ def test_version_follows_the_config():
 def test_settings_out_of_range(kwargs):
     with pytest.raises(InvalidSetting):
         ConvertSettings(**kwargs)
+
+
+def test_dynamics_bring_the_energy_spread_toward_the_targets(world, source, target):
+    plain_conv = WorldConverter(dynamics=False)
+    assert world.version == plain_conv.version + ":dyn"
+
+    speech = world.analyze(source, "dio", False).speech
+
+    def spread(audio: Audio) -> float:
+        """c0's spread over the source's speech frames (a wider swing can push quiet frames
+        below the output's own speech threshold)."""
+        c0 = world.analyze(audio, "dio", False).mcep[:, 0]
+        n = min(len(c0), len(speech))
+        return float(c0[:n][speech[:n]].std())
+
+    before = spread(source)
+    lively = {**target, "energy_spread": 1.6 * before}  # a voice whose level swings more
+    plain, dyn = fast(plain_conv, source, lively), fast(world, source, lively)
+    assert abs(spread(plain) - before) < 0.1 * before  # WORLD's map keeps the source's c0
+    assert spread(dyn) > 1.4 * before
+    half = fast(world, source, lively, strength=0.5)
+    assert spread(plain) < spread(half) < spread(dyn)
+    # features without the spread (made before it was kept) convert as without dynamics
+    old = {k: v for k, v in target.items() if k != "energy_spread"}
+    np.testing.assert_array_equal(fast(world, source, old).samples,
+                                  fast(plain_conv, source, target).samples)
+
+
+def test_dynamics_ratio_is_clamped_and_neutral_when_unknown():
+    from voxclone.convert.dynamics import DYNAMICS_RANGE, spread_ratio
+
+    assert spread_ratio(2.0, 1.0) == pytest.approx(2.0)
+    assert spread_ratio(10.0, 1.0) == DYNAMICS_RANGE[1] and spread_ratio(0.1, 1.0) == DYNAMICS_RANGE[0]
+    assert spread_ratio(1.0, 0.0) == 1.0 and spread_ratio(float("nan"), 1.0) == 1.0

@@ -22,7 +22,8 @@ import numpy as np
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert import prosody_map
-from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
+from voxclone.convert.dynamics import with_dynamics
+from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames, decoded_map
 from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
 from voxclone.errors import InvalidSetting, ReferenceTooShort
 from voxclone.timing import StageTimer, maybe_stage
@@ -64,7 +65,7 @@ class AdaptedConverter(WorldConverter):
         cannot tell, it falls back to WORLD's map rather than to an average envelope);
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
         alone); ``dynamics``: bring the frame energy's spread to the voice's."""
-        super().__init__(config)
+        super().__init__(config, dynamics=False)  # its own dynamics: the ratio learned on the pairs
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
@@ -120,14 +121,14 @@ class AdaptedConverter(WorldConverter):
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mapped = self.mapped_mcep(an, src, target, 1.0)
-            learned = FrameMap.from_text(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+            learned = decoded_map(target["adaptation"]).predict(an.mcep, an.f0 > 0)
             if self.residual:
                 learned = learned + mapped[:, 1:]
             mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
             if self.dynamics:
                 learned_ratio = float(target.get("dynamics_ratio", 1.0))  # 1: none learned
                 ratio = 1.0 + settings.strength * (learned_ratio - 1.0)
-                mcep = prosody_map.with_dynamics(mcep, an.speech, ratio)
+                mcep = with_dynamics(mcep, an.speech, ratio)
         return self.synthesize(an, mcep, src, target, settings, timer)
 
     def _map_f0(self, f0: np.ndarray, src: Features, tgt: Features,  # type: ignore[override]
@@ -143,7 +144,7 @@ class AdaptedConverter(WorldConverter):
         shift = s.pitch_shift * np.log(2.0) / 12.0
         mean, std = tgt["lf0_mean"], max(tgt["lf0_std"], 1e-3)
         z = (np.log(out[voiced]) - shift - mean) / std
-        f0_map = FrameMap.from_text(tgt["f0_adaptation"])
+        f0_map = decoded_map(tgt["f0_adaptation"])
         goal = s.energy * prosody_map.mapped_f0_z(f0_map, f0, src["lf0_mean"], src["lf0_std"])
         z = z + s.strength * self.f0_blend * (goal - z)
         out[voiced] = np.exp(mean + std * z + shift)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import erf
@@ -152,3 +153,10 @@ class FrameMap:
             layers = [(d[f"w{i}"].astype(np.float32), d[f"b{i}"]) for i in range(n)]
             return cls(d["x_mean"], d["x_std"], d["y_mean"], d["y_std"], layers, d["gv_scale"],
                        d["gv_center"], context, stride)
+
+
+@lru_cache(maxsize=32)
+def decoded_map(text: str) -> FrameMap:
+    """:meth:`FrameMap.from_text`, kept for the next call with the same text (a voice's maps are
+    decoded once, not per converted piece); the map returned is shared: do not change it."""
+    return FrameMap.from_text(text)

@@ -131,6 +131,7 @@ class KnnConverter(WorldConverter):
             matched = self.matched_mcep(audio, an, bank, mapped[:, 1:])
         with maybe_stage(timer, "conversion"):
             mcep = self.pulled_mcep(an, mapped, matched, self.knn.blend, settings.strength)
+            mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
         out = self.synthesize(an, mcep, src, target, settings, timer)
         return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
 

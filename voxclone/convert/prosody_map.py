@@ -8,7 +8,7 @@ frame pairs of :mod:`voxclone.pipeline.adapt`):
   flags) to the voice's standardised log-F0 at the aligned frame, less the base voice's own
   (a correction of the base contour: where the map cannot tell, the base contour stays);
 - the **dynamics ratio**: the spread of the voice's frame energy (c0 about its utterance's mean
-  over speech frames) over the base voice's.
+  over speech frames, :mod:`voxclone.convert.dynamics`) over the base voice's, on the same words.
 """
 
 from __future__ import annotations
@@ -18,17 +18,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from voxclone.audio.f0 import log_f0_stats
+from voxclone.convert.dynamics import energy_spread, spread_ratio
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig
 
 if TYPE_CHECKING:
     from voxclone.convert.adapted import ParallelUtterance
-    from voxclone.convert.world import Analysis
 
 F0_OFFSETS = 8 * np.arange(-5, 6)
 """Frames (5 ms) around the centre whose log-F0 the F0 map reads (±200 ms, 40 ms apart)."""
 CENTRE = len(F0_OFFSETS) // 2
-DYNAMICS_RANGE = (0.5, 2.0)
-"""Clamp of the dynamics ratio."""
 Z_LIMIT = 3.0
 """Mapped standardised log-F0 is kept within ±this many standard deviations."""
 MIN_VOICED_PAIRS = 500
@@ -86,30 +84,8 @@ def mapped_f0_z(f0_map: FrameMap, f0: np.ndarray, mean: float, std: float) -> np
     return np.clip(x[:, CENTRE] + correction, -Z_LIMIT, Z_LIMIT)
 
 
-def relative_energy(an: "Analysis") -> np.ndarray:
-    """Frame energy c0 (T,) less its mean over the utterance's speech frames."""
-    return an.mcep[:, 0] - an.mcep[an.speech, 0].mean()
-
-
 def dynamics_ratio(pairs: list["ParallelUtterance"]) -> float:
     """Spread of the voice's frame energy over speech frames (each utterance about its own
-    mean) over the base voice's, clamped to :data:`DYNAMICS_RANGE`."""
-    ratio = (energy_spread([p.target for p in pairs])
-             / max(energy_spread([p.source for p in pairs]), 1e-4))
-    return float(np.clip(ratio, *DYNAMICS_RANGE))
-
-
-def energy_spread(analyses: list["Analysis"]) -> float:
-    """Standard deviation of c0 over the speech frames of ``analyses``, each utterance about its
-    own mean (:func:`relative_energy`)."""
-    return float(np.concatenate([relative_energy(a)[a.speech] for a in analyses]).std())
-
-
-def with_dynamics(mcep: np.ndarray, speech: np.ndarray, ratio: float) -> np.ndarray:
-    """``mcep`` (T, order+1) with c0's spread about its mean over ``speech`` frames scaled by
-    ``ratio`` on those frames (a copy)."""
-    out = mcep.copy()
-    if speech.sum() >= 2 and ratio != 1.0:
-        e = out[speech, 0]
-        out[speech, 0] = e.mean() + (e - e.mean()) * ratio
-    return out
+    mean) over the base voice's (:func:`~voxclone.convert.dynamics.spread_ratio`)."""
+    return spread_ratio(energy_spread([p.target for p in pairs]),
+                        energy_spread([p.source for p in pairs]))

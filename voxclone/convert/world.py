@@ -12,6 +12,7 @@ from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.mcep import mc2sp, sp2mc
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
+from voxclone.convert.dynamics import energy_spread, spread_ratio, with_dynamics
 from voxclone.convert.spectral_classes import fit_classes, map_classes
 from voxclone.errors import AudioError
 from voxclone.timing import StageTimer, maybe_stage
@@ -38,6 +39,11 @@ class WorldConfig:
     class_shrink: float = 30.0
 
 
+DEFAULT_DYNAMICS = True
+"""Whether WORLD's conversions bring the frame energy's spread to the target's (measured on the
+dev set: see the README)."""
+
+
 @dataclass
 class Analysis:
     """WORLD parameters of one utterance: f0 (T,), mcep (T, order+1), ap (T, fft//2+1), level."""
@@ -53,16 +59,21 @@ class WorldConverter:
     """WORLD analysis → F0 and spectral-envelope mapping toward the target → WORLD synthesis.
 
     The envelope map is a per-dimension mean/variance match of mel-cepstra (c0 kept), done
-    separately for voiced and unvoiced frames, blended with the source by ``strength``.
+    separately for voiced and unvoiced frames, blended with the source by ``strength``. With
+    ``dynamics`` the frame energy's spread over speech frames is brought to the target's
+    (:mod:`voxclone.convert.dynamics`).
     """
 
     name = "world"
 
-    def __init__(self, config: WorldConfig = WorldConfig()) -> None:
+    def __init__(self, config: WorldConfig = WorldConfig(), dynamics: bool = DEFAULT_DYNAMICS) -> None:
         self.config = config
         self.fft_size = pyworld.get_cheaptrick_fft_size(config.sample_rate, 71.0)
         key = "-".join(str(v) for v in asdict(config).values())
         self.version = f"world-3:{key}"
+        self.voice_dynamics = dynamics
+        if dynamics:
+            self.version += ":dyn"
 
     def analyze(self, audio: Audio, method: F0Method = "harvest",
                 aperiodicity: bool = True) -> Analysis:
@@ -102,7 +113,8 @@ class WorldConverter:
         speech = np.concatenate([p.speech for p in parts])
         mean, std = log_f0_stats(f0)
         out: Features = {"lf0_mean": mean, "lf0_std": std,
-                         "level_db": float(np.median([p.level_db for p in parts]))}
+                         "level_db": float(np.median([p.level_db for p in parts])),
+                         "energy_spread": energy_spread(parts)}
         for cls, sel in (("voiced", (f0 > 0) & speech), ("unvoiced", (f0 == 0) & speech)):
             frames = mcep[sel] if sel.sum() >= 10 else mcep[speech]
             out[f"mc_mean_{cls}"] = frames.mean(axis=0).tolist()
@@ -119,8 +131,20 @@ class WorldConverter:
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
-            mcep = self.mapped_mcep(an, src, target, settings.strength)
+            mcep = self.with_voice_dynamics(self.mapped_mcep(an, src, target, settings.strength),
+                                            an, src, target, settings.strength)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def with_voice_dynamics(self, mcep: np.ndarray, an: Analysis, src: Features, target: Features,
+                            strength: float) -> np.ndarray:
+        """``mcep`` (T, order+1) with c0's spread over ``an``'s speech frames scaled by the
+        target's ``energy_spread`` over the source's (``src``'s, else ``an``'s own), at
+        ``strength``; unchanged without ``dynamics`` or the target's spread."""
+        if not self.voice_dynamics or "energy_spread" not in target:
+            return mcep
+        source = float(src.get("energy_spread", energy_spread([an])))
+        ratio = 1.0 + strength * (spread_ratio(float(target["energy_spread"]), source) - 1.0)
+        return with_dynamics(mcep, an.speech, ratio)
 
     def mapped_mcep(self, an: Analysis, src: Features, target: Features,
                     strength: float) -> np.ndarray:

@@ -20,7 +20,7 @@ from voxclone.audio.dsp import resample
 from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
-from voxclone.convert.world import WorldConfig, WorldConverter
+from voxclone.convert.world import DEFAULT_DYNAMICS, WorldConfig, WorldConverter
 from voxclone.timing import StageTimer, maybe_stage
 
 STRENGTHS = (0.0, 0.5, 0.7, 0.85, 1.0)
@@ -34,8 +34,8 @@ class AutoWorldConverter(WorldConverter):
     name = "world-auto"
 
     def __init__(self, config: WorldConfig = WorldConfig(),
-                 strengths: tuple[float, ...] = STRENGTHS) -> None:
-        super().__init__(config)
+                 strengths: tuple[float, ...] = STRENGTHS, dynamics: bool = DEFAULT_DYNAMICS) -> None:
+        super().__init__(config, dynamics)
         self.strengths = strengths
         self.version = f"{self.version}:auto-{'-'.join(str(s) for s in strengths)}"
 
@@ -77,6 +77,7 @@ class AutoWorldConverter(WorldConverter):
                 continue
             mcep = an.mcep + fraction * (full - an.mcep)  # the map is linear in its strength
             call = replace(settings, strength=settings.strength * fraction)
+            mcep = self.with_voice_dynamics(mcep, an, src, target, call.strength)
             outputs.append(self.synthesize(an, mcep, src, target, call, timer))
         with maybe_stage(timer, "scoring"):
             goal = np.asarray(target["embedding"], dtype=np.float32)

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from voxclone.asr.encoder import FRAME_S, MAX_SECONDS, phonetic_keys
+from voxclone.audio.f0 import F0Method
 from voxclone.audio.types import Audio
 from voxclone.convert.adapted import AdaptedConverter, ParallelUtterance
 from voxclone.convert.base import Features
-from voxclone.convert.frame_map import FrameMap
+from voxclone.convert.frame_map import decoded_map
 from voxclone.convert.world import WorldConverter
 from voxclone.errors import ReferenceTooShort
 from voxclone.pipeline.cache_files import entry_lock, read_json, write_json
@@ -54,9 +55,10 @@ def frame_path(windows: np.ndarray, per_window: int, n_source: int, n_target: in
 
 def parallel_pairs(clips: Sequence[Audio], texts: Sequence[str], speak: Callable[[str], Audio],
                    converter: WorldConverter, keys: Callable[[Audio], np.ndarray] | None = None,
-                   ) -> list[ParallelUtterance]:
+                   f0_method: F0Method = "dio") -> list[ParallelUtterance]:
     """Aligned analyses of every clip with words (``texts[i]`` heard in ``clips[i]``) and the base
-    TTS ``speak`` saying them; source F0 by ``dio`` as ``say`` analyses its base speech."""
+    TTS ``speak`` saying them; the base speech's F0 by ``f0_method``, the tracker ``say``
+    analyses its base speech with."""
     keys = keys or partial(phonetic_keys, layer=ALIGN_LAYER)
     per_window = round(FRAME_S * 1000.0 / converter.config.frame_period_ms)
     out = []
@@ -64,7 +66,7 @@ def parallel_pairs(clips: Sequence[Audio], texts: Sequence[str], speak: Callable
         if not text.strip():
             continue
         base = speak(text)
-        src = converter.analyze(base, "dio", False)
+        src = converter.analyze(base, f0_method, False)
         tgt = converter.analyze(clip, converter.config.target_f0_method, False)
         windows = align_windows(keys(base), keys(clip))
         out.append(ParallelUtterance(src, tgt, frame_path(windows, per_window, len(src.f0),
@@ -140,7 +142,7 @@ def _read(path: Path | None) -> Features | None:
     maps = [data.get("adaptation")] + ([data["f0_adaptation"]] if "f0_adaptation" in data else [])
     try:
         for text in maps:
-            FrameMap.from_text(text)  # type: ignore[arg-type]
+            decoded_map(text)  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 - a damaged entry (any decoding error) is learned again
         log.warning("damaged adaptation cache entry %s: learning it again", path)
         return None

@@ -588,7 +588,7 @@ class VoiceCloner:
         except ReferenceTooShort as exc:
             if not self.config.staged_adaptation:
                 raise
-            log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)
+            _no_adaptation(voice, exc)
 
     def _adapted(self, voice: VoiceRef, profile: VoiceProfile, lang: str,
                  voice_id: str, learn: bool = False) -> VoiceProfile:
@@ -624,7 +624,7 @@ class VoiceCloner:
             except ReferenceTooShort as exc:
                 if not staged:
                     raise
-                log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)
+                _no_adaptation(voice, exc)
                 return profile
         return with_fields(profile, features={**profile.features, **self._adaptations[key]})
 
@@ -753,3 +753,8 @@ def _done(value: float) -> Future[float]:
     future: Future[float] = Future()
     future.set_result(value)
     return future
+
+
+def _no_adaptation(voice: VoiceRef, exc: Exception) -> None:
+    """Log that ``voice`` gets no frame map (``exc`` says why) and WORLD's map speaks."""
+    log.warning("%s: no adaptation (%s); WORLD's map speaks", voice, exc)

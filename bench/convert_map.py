@@ -1,0 +1,180 @@
+"""A voice's frame map for *converting* anyone's speech, measured against ``vc:world``.
+
+``adapted`` learns a map from one base TTS voice's frames to the voice's, so it serves ``say``
+only. Here the map reads WORLD's mean/variance-mapped envelope instead (each source utterance
+brought to the target's statistics first, as ``world`` does), learned from the voice's clips and
+one or more base TTS voices saying the same words: where the input no longer says which voice it
+came from, the map may hold for any speaker's speech. Each variant converts the other dev
+speakers' held-out clips into each target (the eval's ``vc`` rows: the same sources); both judges
+and Whisper WER score every output; rows go to a JSON file.
+
+    python bench/convert_map.py librispeech-other,vctk '' rows.json [--map]
+
+``--map`` scores the frame maps (one base voice, or the searched style and two stock voices);
+without it, the frame energy's spread brought to the voice's (the dynamics ``adapted`` uses,
+here the voice's spread over the source utterance's) on ``world`` and ``knn``, with the
+source's F0 tracked by the default tracker (swift) or harvest.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from voxclone.asr import transcribe
+from voxclone.audio.io import load
+from voxclone.convert.base import ConvertSettings
+from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
+from voxclone.convert.dynamics import DYNAMICS_RANGE, energy_spread, with_dynamics
+from voxclone.convert.knn import KnnConverter
+from voxclone.convert.world import WorldConverter
+from voxclone.eval.dataset import split_speakers
+from voxclone.eval.runner import _sources
+from voxclone.eval.scoring import Scorer
+from voxclone.pipeline.adapt import parallel_pairs
+from voxclone.pipeline.knn import knn_converter
+from voxclone.pipeline.kokoro_clone import StyleSearchConfig
+from voxclone.pipeline.style_cache import cached_search
+from voxclone.tts.kokoro import KokoroTTS
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "eval-data"
+KEYS = ("similarity", "similarity_dvec", "wer")
+STOCK = ("jm_kumo", "jf_alpha")
+"""Stock base voices added to the searched style for the many-voice map."""
+
+
+class Dynamics:
+    """Mixin: the envelope's frame energy spread (c0 over speech frames) scaled by the target's
+    ``energy_spread`` over the source utterance's, before synthesis."""
+
+    def synthesize(self, an, mcep, src, target, settings, timer=None):
+        ratio = float(np.clip(target["energy_spread"] / max(energy_spread([an]), 1e-4),
+                              *DYNAMICS_RANGE))
+        return super().synthesize(an, with_dynamics(mcep, an.speech, ratio), src, target,  # type: ignore[misc]
+                                  settings, timer)
+
+
+class DynWorld(Dynamics, WorldConverter):
+    pass
+
+
+class DynKnn(Dynamics, KnnConverter):
+    pass
+
+
+class MappedWorld(WorldConverter):
+    """WORLD's map, its c1.. pulled at ``blend`` toward a frame map of the WORLD-mapped envelope
+    on speech frames; optionally the frame energy's spread brought to the target's."""
+
+    def __init__(self, frame_map: FrameMap | None, blend: float, target_spread: float | None) -> None:
+        super().__init__()
+        self.fmap, self.blend, self.target_spread = frame_map, blend, target_spread
+
+    def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
+        an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        src = self._stats([an])
+        mapped = self.mapped_mcep(an, src, target, 1.0)
+        if self.fmap is not None:
+            learned = self.fmap.predict(mapped, an.f0 > 0)
+            mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
+        else:
+            mcep = an.mcep + settings.strength * (mapped - an.mcep)
+        if self.target_spread is not None:
+            ratio = float(np.clip(self.target_spread / max(energy_spread([an]), 1e-4), *DYNAMICS_RANGE))
+            mcep = with_dynamics(mcep, an.speech, ratio)
+        return self.synthesize(an, mcep, src, target, settings)
+
+
+def mapped_pairs(conv: WorldConverter, pairs, target) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (WORLD-mapped base envelope, per utterance's own statistics, ±context) and the
+    target's c1.. of the aligned speech frames."""
+    cfg = FrameMapConfig()
+    xs, ys = [], []
+    for p in pairs:
+        src, tgt, path = p.source, p.target, p.path
+        keep = src.speech[path[:, 0]] & tgt.speech[path[:, 1]]
+        mapped = conv.mapped_mcep(src, conv._stats([src]), target, 1.0)
+        x = context_frames(mapped[:, 1:], src.f0 > 0, cfg.context, cfg.stride)
+        xs.append(x[path[keep, 0]])
+        ys.append(tgt.mcep[path[keep, 1], 1:])
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def dynamics_variants(clips, feats) -> dict:
+    """Without ``--map``: world and knn, each with and without the dynamics; world also with
+    the source's F0 by harvest."""
+    knn = knn_converter()
+    dyn_knn = knn_converter()
+    dyn_knn.__class__ = DynKnn
+    knn_feats = {**knn.features(clips), "energy_spread": feats["energy_spread"]}
+    swift, harvest = ConvertSettings(), ConvertSettings(f0_method="harvest")
+    return {"world": (WorldConverter(), feats, swift), "world-dyn": (DynWorld(), feats, swift),
+            "world-harvest": (WorldConverter(), feats, harvest),
+            "world-harvest-dyn": (DynWorld(), feats, harvest),
+            "knn": (knn, knn_feats, swift), "knn-dyn": (dyn_knn, knn_feats, swift)}
+
+
+def map_variants(clips, feats, tts, world) -> dict:
+    """``--map``: the frame maps of the WORLD-mapped envelope, against world (and its dynamics)."""
+    style = cached_search(clips, StyleSearchConfig(effort=1.0, budget_s=1e9, max_steps=6),
+                          tts=tts).table
+    texts = [transcribe(c, "en", words=False).text for c in clips]
+    start = time.perf_counter()
+    own = parallel_pairs(clips, texts, lambda t: tts.synthesize(t, "en", style_table=style), world)
+    stock = [p for v in STOCK for p in parallel_pairs(
+        clips, texts, lambda t, v=v: tts.synthesize(t, "en", voice=v), world)]
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    map1 = FrameMap.fit(*mapped_pairs(world, own, feats))
+    mapn = FrameMap.fit(*mapped_pairs(world, own + stock, feats))
+    print("pairs", round(build_s, 1), "s; fits", round(time.perf_counter() - start, 1), "s", flush=True)
+    spread = feats["energy_spread"]
+    return {name: (conv, feats, ConvertSettings()) for name, conv in {
+        "world": MappedWorld(None, 0.0, None), "world-dyn": MappedWorld(None, 0.0, spread),
+        "map1-b05": MappedWorld(map1, 0.5, None), "mapn-b05": MappedWorld(mapn, 0.5, None),
+        "mapn-b05-dyn": MappedWorld(mapn, 0.5, spread),
+        "mapn-b075-dyn": MappedWorld(mapn, 0.75, spread)}.items()}
+
+
+def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
+    scorer, world = Scorer(dnsmos=False), WorldConverter()
+    tts = KokoroTTS() if mode == "--map" else None
+    wanted = set(speakers.split(",")) if speakers else None
+    rows: list[dict] = []
+    for name in sets.split(","):
+        splits = split_speakers(DATA / name, 20.0, 2, 0)[0]
+        for split in splits:
+            if wanted is not None and split.speaker not in wanted:
+                continue
+            others = [s for s in splits if s.speaker != split.speaker]
+            clips = [load(u.path) for u in split.enrol]
+            refs = [scorer.embed(load(u.path)) for u in split.score]
+            feats = world.features(clips)
+            feats["energy_spread"] = energy_spread(
+                [world.analyze(c, world.config.target_f0_method, False) for c in clips])
+            variants = (map_variants(clips, feats, tts, world) if mode == "--map"
+                        else dynamics_variants(clips, feats))
+            for i, utt in enumerate(_sources(others, 2)):
+                source = load(utt.path)
+                row = {"speaker": split.speaker, "gender": split.gender, "i": i,
+                       "source_speaker": utt.speaker}
+                rows.append({**row, "method": "source",
+                             **{k: scorer.score(source, refs, utt.transcript)[k] for k in KEYS}})
+                for vname, (conv, f, settings) in variants.items():
+                    scored = scorer.score(conv.convert(source, f, settings), refs, utt.transcript)
+                    rows.append({**row, "method": vname, **{k: scored[k] for k in KEYS}})
+                    print(rows[-1], flush=True)
+            Path(out_path).write_text(json.dumps(rows, indent=1))
+    summary: dict[str, list[dict]] = {}
+    for r in rows:
+        summary.setdefault(r["method"], []).append(r)
+    for vname, rs in summary.items():
+        print(vname, {k: round(float(np.mean([r[k] for r in rs])), 4) for k in KEYS}, "n", len(rs))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
