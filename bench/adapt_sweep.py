@@ -29,7 +29,8 @@ map learned from the parallel speech (the base voice's c0..c34 ±20 ms → the v
 aligned frame, each about its utterance's mean over speech frames); ``--harvest`` the base
 speech's F0 tracked by harvest instead of dio, for the pairs and the conversion; ``--capacity``
 the envelope map with more context or more hidden units; ``--smaller`` the maps smaller, trained
-for fewer steps or with more weight decay (both settings apply to the F0 map too).
+for fewer steps or with more weight decay (both settings apply to the F0 map too);
+``--f0-smooth`` the F0 map's correction smoothed in time.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ KEYS = ("similarity", "similarity_dvec", "wer")
 MAP_ONLY = {"f0_blend": 0.0, "dynamics": False}
 """The envelope map alone (the ``adapted`` of every mode measured before the F0 map and the
 dynamics joined the converter's defaults)."""
+RECORDED = FrameMapConfig(steps=1500)
+"""The maps' training as every recorded row had it (the default is now 750 steps: ``--smaller``)."""
 RESIDUAL = {"adapt-b05": {"blend": 0.5}, "residual-b05": {"blend": 0.5, "residual": True},
             "residual-b075": {"blend": 0.75, "residual": True}, "residual-b1": {"blend": 1.0, "residual": True}}
 """``--residual``: the map of target less WORLD's mapped envelope, against the default map."""
@@ -92,6 +95,11 @@ SMALLER = {"adapted": DEFAULT, "adapted-h64": {**DEFAULT, "hidden": 64},
            "adapted-wd1e-2": {**DEFAULT, "weight_decay": 1e-2}}
 """``--smaller``: the default converter's maps smaller (2 × 64 hidden), trained for half the
 steps, or with 100 × the weight decay."""
+F0_SMOOTH = {"adapted": DEFAULT, "adapted-steps750": {**DEFAULT, "steps": 750},
+             "adapted-steps750-f0smooth11": {**DEFAULT, "steps": 750, "f0_smooth": 11},
+             "adapted-steps750-f0smooth31": {**DEFAULT, "steps": 750, "f0_smooth": 31}}
+"""``--f0-smooth``: the F0 map's correction smoothed over 55 or 155 ms (for its cost in words),
+with the maps trained for half the steps."""
 HARVEST = {"adapted": {"blend": 0.5, "f0_blend": 0.5, "dynamics": True}}
 """``--harvest``: the default converter as it is (dio), beside its harvest rows."""
 VARIANTS = {"adapt-b1": {"blend": 1.0}, "adapt-b05": {"blend": 0.5},
@@ -126,7 +134,7 @@ class Combined:
 
 def combined_variants(clips, pairs, feats) -> dict:
     """adapted (default), knn (default) and both together, with the features each needs."""
-    adapted, knn = AdaptedConverter(**MAP_ONLY), knn_converter()
+    adapted, knn = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY), knn_converter()
     parts = [knn.analyze(c, knn.config.target_f0_method, False) for c in clips]
     feats = {**feats, **adapted.adaptation(pairs),
              "matching_set": knn.matching_set(clips, parts).to_text()}
@@ -146,12 +154,12 @@ class Chosen:
         goal = np.asarray(target["embedding"], dtype=np.float32)
         scores = {}
         for blend, fraction in self.GRID:
-            out = AdaptedConverter(blend=blend, **MAP_ONLY).convert(
+            out = AdaptedConverter(frame_map=RECORDED, blend=blend, **MAP_ONLY).convert(
                 calibration, target, ConvertSettings(strength=fraction, f0_method="dio"))
             scores[(blend, fraction)] = cosine(speaker_encoder().embed(out), goal)
         self.choice = max(scores, key=scores.get)
         print("chosen blend/strength", self.choice, flush=True)
-        self.conv = AdaptedConverter(blend=self.choice[0], **MAP_ONLY)
+        self.conv = AdaptedConverter(frame_map=RECORDED, blend=self.choice[0], **MAP_ONLY)
 
     def convert(self, audio, target, settings):
         return self.conv.convert(audio, target, replace(settings, strength=self.choice[1]))
@@ -167,7 +175,7 @@ class LowFull(AdaptedConverter):
 
 def lever_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, the blend/strength chosen per voice, low-full."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     return {"adapted": (adapted, mapped),
             "adapted-chosen": (Chosen(speak_at(calibration_text("en"), 1.0), mapped), mapped),
@@ -276,7 +284,7 @@ class Prosodic(AdaptedConverter):
 def prosody_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map with WORLD's F0 map, with the distribution's shape, with the declination,
     with both (the base voice's F0 from the parallel speech, the target's from the clips)."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = prosody([p.source for p in pairs])
     target = prosody([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
@@ -347,7 +355,7 @@ class Textured(AdaptedConverter):
 def texture_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with the fast F0 movements, the energy spread, both, brought to the
     voice's (the base voice's from the parallel speech, the voice's from its clips)."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = texture([p.source for p in pairs])
     target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
@@ -387,9 +395,9 @@ class F0Mapped(AdaptedConverter):
 def f0map_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with an F0 map learned from the parallel speech at blend 0.5 and 1,
     and at 1 with the predictions' spread restored."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
-    f0map = fit_f0_map(pairs, feats["lf0_mean"], feats["lf0_std"], residual=False)
+    f0map = fit_f0_map(pairs, feats["lf0_mean"], feats["lf0_std"], RECORDED, residual=False)
     out = {"adapted": (adapted, mapped)}
     for name, blend, gv in (("f0map-b05", 0.5, False), ("f0map-b1", 1.0, False),
                             ("f0map-b1-gv", 1.0, True)):
@@ -428,16 +436,16 @@ class EnergyMapped(AdaptedConverter):
 def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map; with the energy spread brought to the voice's; with an energy map at
     blend 0.5 and 1."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     mapped = {**feats, **adapted.adaptation(pairs)}
     base = texture([p.source for p in pairs])
     target = texture([adapted.analyze(c, adapted.config.target_f0_method, False) for c in clips])
     xs, ys = [], []
     for p in pairs:
         keep = p.source.speech[p.path[:, 0]] & p.target.speech[p.path[:, 1]]
-        xs.append(energy_inputs(p.source, FrameMapConfig())[p.path[keep, 0]])
+        xs.append(energy_inputs(p.source, RECORDED)[p.path[keep, 0]])
         ys.append(relative_energy(p.target)[p.path[keep, 1]][:, None])
-    c0map = FrameMap.fit(np.concatenate(xs), np.concatenate(ys), FrameMapConfig())
+    c0map = FrameMap.fit(np.concatenate(xs), np.concatenate(ys), RECORDED)
     out = {"adapted": (adapted, mapped),
            "adapted-c0-spread": (Textured(base, target, False, True), mapped)}
     for blend in (0.5, 1.0):
@@ -448,7 +456,7 @@ def energy_variants(clips, texts, pairs, feats, speak_at) -> dict:
 def harvest_variants(clips, texts, speak) -> dict:
     """``--harvest``: the default converter with the base speech's F0 tracked by harvest (pairs
     and conversion) instead of dio, and world-auto alike."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(frame_map=RECORDED)
     pairs = parallel_pairs(clips, texts, speak, adapted, f0_method="harvest")
     feats = AutoWorldConverter().features(clips)
     return {"adapted-harvest": (adapted, {**feats, **adapted.adaptation(pairs)}, "harvest"),
@@ -457,7 +465,7 @@ def harvest_variants(clips, texts, speak) -> dict:
 
 def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """The default map, and the map learned from pairs at speeds 0.9, 1 and 1.1."""
-    adapted = AdaptedConverter(**MAP_ONLY)
+    adapted = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY)
     extra = [p for speed in (0.9, 1.1)
              for p in parallel_pairs(clips, texts, lambda t, s=speed: speak_at(t, s), adapted)]
     return {"adapted": (adapted, {**feats, **adapted.adaptation(pairs)}),
@@ -482,7 +490,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                                                        style_table=style)
         start = time.perf_counter()
         texts = [transcribe(c, "en", words=False).text for c in clips]
-        pairs = parallel_pairs(clips, texts, speak, AdaptedConverter(**MAP_ONLY))
+        pairs = parallel_pairs(clips, texts, speak, AdaptedConverter(frame_map=RECORDED, **MAP_ONLY))
         build_s = time.perf_counter() - start
         convs = (combined_variants(clips, pairs, feats) if mode == "--combined"
                  else lever_variants(clips, texts, pairs, feats, speak_at) if mode == "--levers"
@@ -500,10 +508,11 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,
-                         "--smaller": SMALLER}.get(mode, VARIANTS).items():
-            own = ("blend", "residual", "f0_blend", "dynamics")
-            conv = AdaptedConverter(frame_map=FrameMapConfig(**{k: v for k, v in kw.items()
-                                                                 if k not in own}),
+                         "--smaller": SMALLER, "--f0-smooth": F0_SMOOTH}.get(mode, VARIANTS).items():
+            own = ("blend", "residual", "f0_blend", "dynamics", "f0_smooth")
+            conv = AdaptedConverter(frame_map=FrameMapConfig(**{"steps": RECORDED.steps,
+                                                                **{k: v for k, v in kw.items()
+                                                                   if k not in own}}),
                                     **{**MAP_ONLY, **{k: v for k, v in kw.items() if k in own}})
             start = time.perf_counter()
             convs[name] = (conv, {**feats, **conv.adaptation(pairs)})

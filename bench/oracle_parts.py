@@ -26,6 +26,7 @@ import numpy as np
 from voxclone.asr.encoder import FRAME_S, MAX_SECONDS, phonetic_keys
 from voxclone.audio.io import load
 from voxclone.convert.adapted import AdaptedConverter, ParallelUtterance
+from voxclone.convert.frame_map import FrameMapConfig
 from voxclone.convert.base import ConvertSettings
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.scoring import Scorer
@@ -78,7 +79,8 @@ def swaps(conv: AdaptedConverter, base, clip, text: str, feats: dict, learned: d
 
 def main(sets: str, out_path: str) -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
-    conv = AdaptedConverter(f0_blend=0.0, dynamics=False)  # the envelope map alone, as measured
+    # the envelope map alone, trained as measured
+    conv = AdaptedConverter(frame_map=FrameMapConfig(steps=1500), f0_blend=0.0, dynamics=False)
     rows: list[dict] = []
     for name in sets.split(","):
         for split in split_speakers(DATA / name, 20.0, 2, 0)[0]:

@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import uniform_filter1d
 
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
@@ -60,19 +61,23 @@ class AdaptedConverter(WorldConverter):
     def __init__(self, config: WorldConfig = WorldConfig(),
                  frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
                  residual: bool = False, f0_blend: float = DEFAULT_F0_BLEND,
-                 dynamics: bool = DEFAULT_DYNAMICS) -> None:
+                 dynamics: bool = DEFAULT_DYNAMICS, f0_smooth: int = 0) -> None:
         """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
         cannot tell, it falls back to WORLD's map rather than to an average envelope);
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
-        alone); ``dynamics``: bring the frame energy's spread to the voice's."""
+        alone); ``dynamics``: bring the frame energy's spread to the voice's; ``f0_smooth``:
+        frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none)."""
         super().__init__(config, dynamics=False)  # its own dynamics: the ratio learned on the pairs
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
-        self.f0_blend, self.dynamics = f0_blend, dynamics
+        if f0_smooth < 0:
+            raise InvalidSetting(f"f0_smooth={f0_smooth}: use 0 or more frames.")
+        self.f0_blend, self.dynamics, self.f0_smooth = f0_blend, dynamics, f0_smooth
         self.version = (f"{self.version}:adapted-1:{frame_map.key}:{blend}"
                         + (":residual" if residual else "")
-                        + (f":f0-{f0_blend}" if f0_blend else "") + (":dyn" if dynamics else ""))
+                        + (f":f0-{f0_blend}" if f0_blend else "") + (":dyn" if dynamics else "")
+                        + (f":f0-smooth-{f0_smooth}" if f0_smooth else ""))
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs`` (with
@@ -146,7 +151,10 @@ class AdaptedConverter(WorldConverter):
         z = (np.log(out[voiced]) - shift - mean) / std
         f0_map = decoded_map(tgt["f0_adaptation"])
         goal = s.energy * prosody_map.mapped_f0_z(f0_map, f0, src["lf0_mean"], src["lf0_std"])
-        z = z + s.strength * self.f0_blend * (goal - z)
+        correction = goal - z
+        if self.f0_smooth > 1:  # over the voiced frames in order
+            correction = uniform_filter1d(correction, self.f0_smooth, mode="nearest")
+        z = z + s.strength * self.f0_blend * correction
         out[voiced] = np.exp(mean + std * z + shift)
         return out
 

@@ -34,7 +34,7 @@ class FrameMapConfig:
     context: int = 2
     stride: int = 2
     hidden: int = 128
-    steps: int = 1500
+    steps: int = 750
     lr: float = 2e-3
     weight_decay: float = 1e-4
     gv: bool = False
