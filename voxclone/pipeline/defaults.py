@@ -62,8 +62,11 @@ MEASURED: dict[str, LanguageDefault] = {
         #   and dynamics (2026-12-02, the same command, then kokoro:adapted again in the same
         #   home and styles; bench/results/eval-adapted-{base,prosody}-20261202.*): 0.605 /
         #   0.696 / WER 0.133 against world-auto's 0.522 / 0.662 / 0.130. The map is learned
-        #   with the refined style (`voices prepare`); until then WORLD's map speaks.
-        LanguageDefault("en", "kokoro", "adapted", 0.696, 0.133, 0.605),
+        #   with the refined style (`voices prepare`); until then WORLD's map speaks. With maps
+        #   of 750 steps and WORLD's dynamics (2026-12-02, bench/results/eval-dynamics-*-20261202.*
+        #   and eval-adapted-750-20261202.*, one home): 0.606 / 0.696 / WER 0.172 against
+        #   world-auto's 0.547 / 0.671 / 0.132, inside the rule's 0.05 window.
+        LanguageDefault("en", "kokoro", "adapted", 0.696, 0.172, 0.606),
         LanguageDefault("es", "kokoro", "world", 0.671, 0.093, 0.554),
         LanguageDefault("fr", "kokoro", "none", 0.652, 0.470, 0.457),
         LanguageDefault("ja", "kokoro", "none", 0.658, 0.111, 0.442),
