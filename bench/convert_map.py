@@ -29,8 +29,6 @@ from voxclone.asr import transcribe
 from voxclone.audio.io import load
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
-from voxclone.convert.dynamics import DYNAMICS_RANGE, energy_spread, with_dynamics
-from voxclone.convert.knn import KnnConverter
 from voxclone.convert.world import WorldConverter
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.runner import _sources
@@ -47,45 +45,21 @@ STOCK = ("jm_kumo", "jf_alpha")
 """Stock base voices added to the searched style for the many-voice map."""
 
 
-class Dynamics:
-    """Mixin: the envelope's frame energy spread (c0 over speech frames) scaled by the target's
-    ``energy_spread`` over the source utterance's, before synthesis."""
-
-    def synthesize(self, an, mcep, src, target, settings, timer=None):
-        ratio = float(np.clip(target["energy_spread"] / max(energy_spread([an]), 1e-4),
-                              *DYNAMICS_RANGE))
-        return super().synthesize(an, with_dynamics(mcep, an.speech, ratio), src, target,  # type: ignore[misc]
-                                  settings, timer)
-
-
-class DynWorld(Dynamics, WorldConverter):
-    pass
-
-
-class DynKnn(Dynamics, KnnConverter):
-    pass
-
-
 class MappedWorld(WorldConverter):
     """WORLD's map, its c1.. pulled at ``blend`` toward a frame map of the WORLD-mapped envelope
-    on speech frames; optionally the frame energy's spread brought to the target's."""
+    on speech frames; the dynamics as WORLD's own (``dynamics``)."""
 
-    def __init__(self, frame_map: FrameMap | None, blend: float, target_spread: float | None) -> None:
-        super().__init__()
-        self.fmap, self.blend, self.target_spread = frame_map, blend, target_spread
+    def __init__(self, frame_map: FrameMap, blend: float, dynamics: bool) -> None:
+        super().__init__(dynamics=dynamics)
+        self.fmap, self.blend = frame_map, blend
 
     def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
         an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         src = self._stats([an])
         mapped = self.mapped_mcep(an, src, target, 1.0)
-        if self.fmap is not None:
-            learned = self.fmap.predict(mapped, an.f0 > 0)
-            mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
-        else:
-            mcep = an.mcep + settings.strength * (mapped - an.mcep)
-        if self.target_spread is not None:
-            ratio = float(np.clip(self.target_spread / max(energy_spread([an]), 1e-4), *DYNAMICS_RANGE))
-            mcep = with_dynamics(mcep, an.speech, ratio)
+        learned = self.fmap.predict(mapped, an.f0 > 0)
+        mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
+        mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
         return self.synthesize(an, mcep, src, target, settings)
 
 
@@ -107,14 +81,12 @@ def mapped_pairs(conv: WorldConverter, pairs, target) -> tuple[np.ndarray, np.nd
 def dynamics_variants(clips, feats) -> dict:
     """Without ``--map``: world and knn, each with and without the dynamics; world also with
     the source's F0 by harvest."""
-    knn = knn_converter()
-    dyn_knn = knn_converter()
-    dyn_knn.__class__ = DynKnn
-    knn_feats = {**knn.features(clips), "energy_spread": feats["energy_spread"]}
+    knn, dyn_knn = knn_converter(dynamics=False), knn_converter(dynamics=True)
+    knn_feats = knn.features(clips)
+    plain, dyn = WorldConverter(dynamics=False), WorldConverter(dynamics=True)
     swift, harvest = ConvertSettings(), ConvertSettings(f0_method="harvest")
-    return {"world": (WorldConverter(), feats, swift), "world-dyn": (DynWorld(), feats, swift),
-            "world-harvest": (WorldConverter(), feats, harvest),
-            "world-harvest-dyn": (DynWorld(), feats, harvest),
+    return {"world": (plain, feats, swift), "world-dyn": (dyn, feats, swift),
+            "world-harvest": (plain, feats, harvest), "world-harvest-dyn": (dyn, feats, harvest),
             "knn": (knn, knn_feats, swift), "knn-dyn": (dyn_knn, knn_feats, swift)}
 
 
@@ -132,12 +104,11 @@ def map_variants(clips, feats, tts, world) -> dict:
     map1 = FrameMap.fit(*mapped_pairs(world, own, feats))
     mapn = FrameMap.fit(*mapped_pairs(world, own + stock, feats))
     print("pairs", round(build_s, 1), "s; fits", round(time.perf_counter() - start, 1), "s", flush=True)
-    spread = feats["energy_spread"]
     return {name: (conv, feats, ConvertSettings()) for name, conv in {
-        "world": MappedWorld(None, 0.0, None), "world-dyn": MappedWorld(None, 0.0, spread),
-        "map1-b05": MappedWorld(map1, 0.5, None), "mapn-b05": MappedWorld(mapn, 0.5, None),
-        "mapn-b05-dyn": MappedWorld(mapn, 0.5, spread),
-        "mapn-b075-dyn": MappedWorld(mapn, 0.75, spread)}.items()}
+        "world": WorldConverter(dynamics=False), "world-dyn": WorldConverter(dynamics=True),
+        "map1-b05": MappedWorld(map1, 0.5, False), "mapn-b05": MappedWorld(mapn, 0.5, False),
+        "mapn-b05-dyn": MappedWorld(mapn, 0.5, True),
+        "mapn-b075-dyn": MappedWorld(mapn, 0.75, True)}.items()}
 
 
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
@@ -153,9 +124,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
             others = [s for s in splits if s.speaker != split.speaker]
             clips = [load(u.path) for u in split.enrol]
             refs = [scorer.embed(load(u.path)) for u in split.score]
-            feats = world.features(clips)
-            feats["energy_spread"] = energy_spread(
-                [world.analyze(c, world.config.target_f0_method, False) for c in clips])
+            feats = world.features(clips)  # with the clips' energy_spread
             variants = (map_variants(clips, feats, tts, world) if mode == "--map"
                         else dynamics_variants(clips, feats))
             for i, utt in enumerate(_sources(others, 2)):

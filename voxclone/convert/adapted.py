@@ -23,7 +23,6 @@ from scipy.ndimage import uniform_filter1d
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert import prosody_map
-from voxclone.convert.dynamics import with_dynamics
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames, decoded_map
 from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
 from voxclone.errors import InvalidSetting, ReferenceTooShort
@@ -67,16 +66,16 @@ class AdaptedConverter(WorldConverter):
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
         alone); ``dynamics``: bring the frame energy's spread to the voice's; ``f0_smooth``:
         frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none)."""
-        super().__init__(config, dynamics=False)  # its own dynamics: the ratio learned on the pairs
+        super().__init__(config, dynamics)
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
         if f0_smooth < 0:
             raise InvalidSetting(f"f0_smooth={f0_smooth}: use 0 or more frames.")
-        self.f0_blend, self.dynamics, self.f0_smooth = f0_blend, dynamics, f0_smooth
+        self.f0_blend, self.f0_smooth = f0_blend, f0_smooth
         self.version = (f"{self.version}:adapted-1:{frame_map.key}:{blend}"
                         + (":residual" if residual else "")
-                        + (f":f0-{f0_blend}" if f0_blend else "") + (":dyn" if dynamics else "")
+                        + (f":f0-{f0_blend}" if f0_blend else "")
                         + (f":f0-smooth-{f0_smooth}" if f0_smooth else ""))
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +109,7 @@ class AdaptedConverter(WorldConverter):
                     pairs, stats["lf0_mean"], stats["lf0_std"], self.frame_map).to_text()
             except ReferenceTooShort as exc:
                 log.warning("no F0 map (%s): WORLD's F0 map speaks", exc)
-        if self.dynamics:
+        if self.voice_dynamics:
             out["dynamics_ratio"] = prosody_map.dynamics_ratio(pairs)
         return out
 
@@ -130,11 +129,12 @@ class AdaptedConverter(WorldConverter):
             if self.residual:
                 learned = learned + mapped[:, 1:]
             mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
-            if self.dynamics:
-                learned_ratio = float(target.get("dynamics_ratio", 1.0))  # 1: none learned
-                ratio = 1.0 + settings.strength * (learned_ratio - 1.0)
-                mcep = with_dynamics(mcep, an.speech, ratio)
+            mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def dynamics_ratio(self, an: Analysis, src: Features, target: Features) -> float:
+        """The ratio learned on the parallel pairs (the same words on both sides), 1.0 if none."""
+        return float(target.get("dynamics_ratio", 1.0))
 
     def _map_f0(self, f0: np.ndarray, src: Features, tgt: Features,  # type: ignore[override]
                 s: ConvertSettings) -> np.ndarray:

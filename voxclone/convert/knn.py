@@ -19,7 +19,7 @@ from scipy.ndimage import uniform_filter1d
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
-from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
+from voxclone.convert.world import DEFAULT_DYNAMICS, Analysis, WorldConfig, WorldConverter
 from voxclone.errors import AudioError, EngineUnavailable, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
 
@@ -58,10 +58,12 @@ class KnnConverter(WorldConverter):
     name = "knn"
 
     def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
-                 keys: Callable[[Audio], np.ndarray] | None = None) -> None:
+                 keys: Callable[[Audio], np.ndarray] | None = None,
+                 dynamics: bool = DEFAULT_DYNAMICS) -> None:
         """``keys``: audio → its phonetic keys (T, D), one per 20 ms, as ``knn.encoder`` and
-        ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's)."""
-        super().__init__(config)
+        ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's);
+        ``dynamics``: as :class:`~voxclone.convert.world.WorldConverter`'s."""
+        super().__init__(config, dynamics)
         self._keys = keys
         if not 0.0 <= knn.blend <= 1.0 or knn.k < 1 or knn.smooth_frames < 1:
             raise InvalidSetting(f"Bad kNN settings {knn}: blend 0..1, k ≥ 1, smooth_frames ≥ 1.")

@@ -138,13 +138,19 @@ class WorldConverter:
     def with_voice_dynamics(self, mcep: np.ndarray, an: Analysis, src: Features, target: Features,
                             strength: float) -> np.ndarray:
         """``mcep`` (T, order+1) with c0's spread over ``an``'s speech frames scaled by the
-        target's ``energy_spread`` over the source's (``src``'s, else ``an``'s own), at
-        ``strength``; unchanged without ``dynamics`` or the target's spread."""
-        if not self.voice_dynamics or "energy_spread" not in target:
+        :meth:`dynamics_ratio`, at ``strength``; unchanged without ``dynamics``."""
+        if not self.voice_dynamics:
             return mcep
-        source = float(src.get("energy_spread", energy_spread([an])))
-        ratio = 1.0 + strength * (spread_ratio(float(target["energy_spread"]), source) - 1.0)
+        ratio = 1.0 + strength * (self.dynamics_ratio(an, src, target) - 1.0)
         return with_dynamics(mcep, an.speech, ratio)
+
+    def dynamics_ratio(self, an: Analysis, src: Features, target: Features) -> float:
+        """How much wider the voice's frame energy swings than the source's: the target's
+        ``energy_spread`` over ``src``'s (else ``an``'s own); 1.0 without the target's."""
+        if "energy_spread" not in target:
+            return 1.0
+        source = float(src.get("energy_spread", energy_spread([an])))
+        return spread_ratio(float(target["energy_spread"]), source)
 
     def mapped_mcep(self, an: Analysis, src: Features, target: Features,
                     strength: float) -> np.ndarray:

@@ -9,12 +9,14 @@ from functools import partial
 from voxclone.asr.encoder import phonetic_keys
 from voxclone.convert.base import register_converter
 from voxclone.convert.knn import KnnConfig, KnnConverter
-from voxclone.convert.world import WorldConfig
+from voxclone.convert.world import DEFAULT_DYNAMICS, WorldConfig
 
 
-def knn_converter(config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig()) -> KnnConverter:
+def knn_converter(config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
+                  dynamics: bool = DEFAULT_DYNAMICS) -> KnnConverter:
     """A knn converter whose keys are block ``knn.layer`` of Whisper ``knn.encoder``."""
-    return KnnConverter(config, knn, partial(phonetic_keys, name=knn.encoder, layer=knn.layer))
+    return KnnConverter(config, knn, partial(phonetic_keys, name=knn.encoder, layer=knn.layer),
+                        dynamics)
 
 
 register_converter("knn", knn_converter)
