@@ -53,6 +53,7 @@ from voxclone.convert.dynamics import energy_spread, relative_energy, with_dynam
 from voxclone.convert.prosody_map import f0_inputs, fit_f0_map
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
+from voxclone.convert.warp import warp
 from voxclone.convert.world import WorldConverter
 from voxclone.convert.world_auto import AutoWorldConverter
 from voxclone.eval.dataset import split_speakers
@@ -472,6 +473,54 @@ def speed_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "adapted-speeds": (adapted, {**feats, **adapted.adaptation(pairs + extra)})}
 
 
+WARPS = (-0.08, -0.04, 0.0, 0.04, 0.08)
+"""``--warp``: frequency warps (:mod:`voxclone.convert.warp`) the speaker encoder chooses from."""
+
+
+class PostWarp:
+    """Mixin: the converter's mapped envelope warped by ``beta`` before the dynamics."""
+
+    beta = 0.0
+
+    def with_voice_dynamics(self, mcep, an, src, target, strength):
+        return super().with_voice_dynamics(warp(mcep, self.beta), an, src, target, strength)
+
+
+class WarpedAdapted(PostWarp, AdaptedConverter):
+    pass
+
+
+class WarpedAuto(PostWarp, AutoWorldConverter):
+    pass
+
+
+def chosen_warp(conv, calibration, target) -> float:
+    """The warp of :data:`WARPS` whose conversion of ``calibration`` the speaker encoder puts
+    closest to the target's clips; ``conv.beta`` is left at it."""
+    goal = np.asarray(target["embedding"], dtype=np.float32)
+    scores = {}
+    for beta in WARPS:
+        conv.beta = beta
+        out = conv.convert(calibration, target, ConvertSettings(f0_method="dio"))
+        scores[beta] = cosine(speaker_encoder().embed(out), goal)
+    conv.beta = max(scores, key=scores.get)
+    print("chosen warp", conv.beta, {k: round(v, 3) for k, v in scores.items()}, flush=True)
+    return conv.beta
+
+
+def warp_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--warp``: the default converter and world-auto, each without and with the warp chosen
+    per voice on the calibration text."""
+    adapted, warped_adapted = AdaptedConverter(), WarpedAdapted()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    calibration = speak_at(calibration_text("en"), 1.0)
+    chosen_warp(warped_adapted, calibration, mapped)
+    auto = WarpedAuto()
+    chosen_warp(auto, calibration, feats)
+    return {"adapted": (adapted, mapped), "adapted-warp": (warped_adapted, mapped),
+            "world-auto-warp": (auto, feats)}
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
@@ -501,10 +550,11 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else f0map_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0map"
                  else energy_variants(clips, texts, pairs, feats, speak_at) if mode == "--energy"
                  else harvest_variants(clips, texts, speak) if mode == "--harvest"
+                 else warp_variants(clips, texts, pairs, feats, speak_at) if mode == "--warp"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
-                         "--texture": {}, "--f0map": {},
+                         "--texture": {}, "--f0map": {}, "--warp": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,

@@ -29,6 +29,9 @@ from voxclone.asr import transcribe
 from voxclone.audio.io import load
 from voxclone.convert.base import ConvertSettings
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
+from voxclone.audio.f0 import log_f0_stats
+from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.convert.warp import choose_warp, warp
 from voxclone.convert.world import WorldConverter
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.runner import _sources
@@ -111,8 +114,104 @@ def map_variants(clips, feats, tts, world) -> dict:
         "mapn-b075-dyn": MappedWorld(mapn, 0.75, True)}.items()}
 
 
+class Warped:
+    """Mixin: the source utterance's envelope warped (:mod:`voxclone.convert.warp`) toward the
+    target's mean voiced envelope over coefficients ``first``.., at ``share`` of the chosen warp,
+    before WORLD's map."""
+
+    first, share, goal, chosen, gamma, grid, forced, post = 1, 1.0, None, [], 0.0, (), None, False
+
+    def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
+        self.goal = np.asarray(target["mc_mean_voiced"])
+        self.lf0 = target["lf0_mean"]
+        try:
+            if not self.grid:
+                return super().convert(audio, target, settings, source, timer)
+            goal = np.asarray(target["embedding"], dtype=np.float32)
+            best = (-2.0, None, 0.0)
+            for b in self.grid:
+                self.forced = b
+                out = super().convert(audio, target, settings, source, timer)
+                score = cosine(speaker_encoder().embed(out), goal)
+                best = max(best, (score, out, b), key=lambda t: t[0])
+            self.chosen.append(best[2])
+            return best[1]
+        finally:
+            self.goal, self.forced = None, None
+
+    def analyze(self, audio, method="harvest", aperiodicity=True):
+        an = super().analyze(audio, method, aperiodicity)
+        if self.goal is not None and not self.post:
+            sel = (an.f0 > 0) & an.speech
+            if self.forced is not None:
+                beta = self.forced
+            elif self.gamma:
+                beta = float(np.clip(self.gamma * (self.lf0 - log_f0_stats(an.f0)[0]) / 2, -0.12, 0.12))
+            else:
+                beta = self.share * choose_warp(an.mcep[sel].mean(axis=0), self.goal, self.first)
+            if self.forced is None:
+                self.chosen.append(beta)
+            an.mcep = warp(an.mcep, beta)
+        return an
+
+
+    def with_voice_dynamics(self, mcep, an, src, target, strength):
+        if self.post and self.forced:
+            mcep = warp(mcep, self.forced)
+        return super().with_voice_dynamics(mcep, an, src, target, strength)
+
+
+def warped(base, first: int = 1, share: float = 1.0, gamma: float = 0.0, grid=(),
+           post: bool = False):
+    """``base`` (a converter instance) with :class:`Warped` mixed in: the warp by the mean
+    envelopes (``first``, ``share``), by the log-F0 difference (``gamma``: formants move by
+    the F0 ratio to this power) or by the speaker encoder over ``grid``."""
+    conv = base
+    conv.__class__ = type("Warped" + type(base).__name__, (Warped, type(base)), {})
+    conv.first, conv.share, conv.chosen, conv.gamma, conv.grid = first, share, [], gamma, grid
+    conv.post = post
+    return conv
+
+
+def warp_variants(clips, feats) -> dict:
+    """``--warp``: world and knn (with the dynamics) without and with the frequency warp."""
+    knn_feats = knn_converter().features(clips)
+    swift = ConvertSettings()
+    grid5 = (-0.08, -0.04, 0.0, 0.04, 0.08)
+    if WARP_MODE == "enc":
+        feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
+        knn_feats = {**knn_feats, "embedding": feats["embedding"]}
+        return {"world-dyn": (WorldConverter(), feats, swift),
+                "enc5": (warped(WorldConverter(), grid=grid5), feats, swift),
+                "enc9": (warped(WorldConverter(), grid=tuple(np.round(np.arange(-0.08, 0.081, 0.02), 3))),
+                         feats, swift),
+                "enc5-post": (warped(WorldConverter(), grid=grid5, post=True), feats, swift),
+                "knn-dyn": (knn_converter(), knn_feats, swift),
+                "knn-enc5": (warped(knn_converter(), grid=grid5), knn_feats, swift)}
+    if WARP_MODE == "f0":
+        feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
+        return {"world-dyn": (WorldConverter(), feats, swift),
+                "f0-015": (warped(WorldConverter(), gamma=0.15), feats, swift),
+                "f0-03": (warped(WorldConverter(), gamma=0.3), feats, swift),
+                "enc": (warped(WorldConverter(), grid=(-0.08, -0.04, 0.0, 0.04, 0.08)), feats, swift),
+                "knn-dyn": (knn_converter(), knn_feats, swift),
+                "knn-f0-03": (warped(knn_converter(), gamma=0.3), knn_feats, swift)}
+    return {"world-dyn": (WorldConverter(), feats, swift),
+            "warp1": (warped(WorldConverter(), 1), feats, swift),
+            "warp2": (warped(WorldConverter(), 2), feats, swift),
+            "warp1-half": (warped(WorldConverter(), 1, 0.5), feats, swift),
+            "knn-dyn": (knn_converter(), knn_feats, swift),
+            "knn-warp1": (warped(knn_converter(), 1), knn_feats, swift)}
+
+
+WARP_MODE = ""
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, world = Scorer(dnsmos=False), WorldConverter()
+    global WARP_MODE
+    WARP_MODE = {"--warp-f0": "f0", "--warp-enc": "enc"}.get(mode, "")
+    mode = "--warp" if WARP_MODE else mode
     tts = KokoroTTS() if mode == "--map" else None
     wanted = set(speakers.split(",")) if speakers else None
     rows: list[dict] = []
@@ -126,6 +225,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
             refs = [scorer.embed(load(u.path)) for u in split.score]
             feats = world.features(clips)  # with the clips' energy_spread
             variants = (map_variants(clips, feats, tts, world) if mode == "--map"
+                        else warp_variants(clips, feats) if mode == "--warp"
                         else dynamics_variants(clips, feats))
             for i, utt in enumerate(_sources(others, 2)):
                 source = load(utt.path)
@@ -136,6 +236,8 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                 for vname, (conv, f, settings) in variants.items():
                     scored = scorer.score(conv.convert(source, f, settings), refs, utt.transcript)
                     rows.append({**row, "method": vname, **{k: scored[k] for k in KEYS}})
+                    if getattr(conv, "chosen", None):
+                        rows[-1]["warp"] = conv.chosen[-1]
                     print(rows[-1], flush=True)
             Path(out_path).write_text(json.dumps(rows, indent=1))
     summary: dict[str, list[dict]] = {}

@@ -155,4 +155,5 @@ def test_bench_row(voice, espeak):
     row = run_knn_bench(Audio.concat([voice, voice]), espeak.synthesize("Hello there.", "en"), runs=1)
     assert row["build_s_per_min"] > 0 and row["rtf"] > 0 and row["entries"] > 250
     assert 0 < row["matching_set_s_per_min"] < row["build_s_per_min"]
-    assert "knn converter" in knn_markdown(row)
+    assert 0 < row["unwarped_rtf"]
+    assert "knn converter" in knn_markdown(row) and "without the warp choice" in knn_markdown(row)

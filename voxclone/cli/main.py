@@ -240,7 +240,9 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             voice: str = VOICE_OPT, ref: list[Path] = REF_OPT,
             pitch_shift: float = typer.Option(0.0, help="Extra semitones -24..24."),
             strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
-            converter: str = typer.Option("world", "--converter", "--engine", help=CONVERTER_HELP),
+            converter: str = typer.Option(None, "--converter", "--engine",
+                                          help=CONVERTER_HELP + " [default: knn; world for a voice "
+                                          "with under 5 s of speech]"),
             f0: str = typer.Option(None, "--f0", help=F0_HELP),
             no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
             captions: Path = CAPTIONS_OPT,
@@ -257,13 +259,17 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
     check_f0_method(f0)
     output_path(output)
     captions_path(captions)
-    pipeline = VoiceConversionPipeline(PipelineConfig(converter=converter, watermark=not no_watermark))
+    from voxclone.pipeline.conversion import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
+
+    pipeline = VoiceConversionPipeline(
+        PipelineConfig(converter=converter or CONVERT_DEFAULT, watermark=not no_watermark),
+        fallback=None if converter else SHORT_VOICE_CONVERTER)
     audio = load(source)
     profile = pipeline.profile(voice_arg(voice, [str(r) for r in ref or []]))
     out = pipeline.convert(audio, profile, pitch_shift, strength, f0_method=f0)
     settings = {"pitch_shift": pitch_shift, "strength": strength, "f0": f0, "source": source.name}
     provenance_cli.write_output(out, output, output_info(
-        "convert", "", voice or "reference files", f"-:{converter}", settings,
+        "convert", "", voice or "reference files", f"-:{profile.converter}", settings,
         _voice_id(profile), not no_watermark, consent=provenance_cli.consent_of(voice)))
     typer.echo(f"wrote {output} ({out.duration:.1f} s)")
     if captions is not None:  # conversion keeps the source's timing: the source's words fit

@@ -4,8 +4,10 @@ WORLD's mean/variance map moves only the statistics of the source's envelope. He
 window of the source is matched, in a phonetic space (an early layer of the bundled Whisper
 encoder, local in time), to the ``k`` nearest windows of the target's own clips with the same
 voicing; the mean of their mel-cepstra is blended into the WORLD-mapped envelope at ``blend``,
-smoothed over time. The source keeps its timing, energy (c0) and aperiodicity; F0 is mapped to
-the target's range as in :class:`~voxclone.convert.world.WorldConverter`.
+smoothed over time. The source's formants are first warped toward the voice's (the warp of
+:data:`~voxclone.convert.warp.WARPS` the speaker encoder prefers, per utterance). The source
+keeps its timing, energy (c0) and aperiodicity; F0 is mapped to the target's range as in
+:class:`~voxclone.convert.world.WorldConverter`.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from voxclone.audio.speaker import speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
+from voxclone.convert.warp import WARPS
 from voxclone.convert.world import DEFAULT_DYNAMICS, Analysis, WorldConfig, WorldConverter
 from voxclone.errors import AudioError, EngineUnavailable, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
@@ -59,11 +63,12 @@ class KnnConverter(WorldConverter):
 
     def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
                  keys: Callable[[Audio], np.ndarray] | None = None,
-                 dynamics: bool = DEFAULT_DYNAMICS) -> None:
+                 dynamics: bool = DEFAULT_DYNAMICS, warps: tuple[float, ...] = WARPS) -> None:
         """``keys``: audio → its phonetic keys (T, D), one per 20 ms, as ``knn.encoder`` and
         ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's);
-        ``dynamics``: as :class:`~voxclone.convert.world.WorldConverter`'s."""
-        super().__init__(config, dynamics)
+        ``dynamics``, ``warps``: as :class:`~voxclone.convert.world.WorldConverter`'s (the
+        source's formants warped toward the voice's before the matching and the map)."""
+        super().__init__(config, dynamics, warps)
         self._keys = keys
         if not 0.0 <= knn.blend <= 1.0 or knn.k < 1 or knn.smooth_frames < 1:
             raise InvalidSetting(f"Bad kNN settings {knn}: blend 0..1, k ≥ 1, smooth_frames ≥ 1.")
@@ -79,7 +84,15 @@ class KnnConverter(WorldConverter):
         parts = [self.analyze(c, self.config.target_f0_method, False) for c in clips]
         out = self._features_of(parts)
         out["matching_set"] = self.matching_set(clips, parts).to_text()
-        return out
+        return self.with_embedding(out, clips)
+
+    def warmup(self) -> None:
+        """Load the phonetic encoder and the speaker encoder (their first calls are slow)."""
+        t = np.arange(8000) / 16000.0
+        tone = Audio((0.3 * np.sin(2 * np.pi * 150.0 * t)).astype(np.float32), 16000)
+        self.keys(tone)
+        if self.warps:
+            speaker_encoder().embed(tone)
 
     def matching_set(self, clips: list[Audio], parts: list[Analysis]) -> MatchingSet:
         """The matching set of ``clips`` from their WORLD analyses ``parts``."""
@@ -125,6 +138,7 @@ class KnnConverter(WorldConverter):
                                  "profile with the knn converter.")
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        an, source = self.warped_analysis(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mapped = self.mapped_mcep(an, src, target, 1.0)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import logging
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pyworld
@@ -10,12 +11,16 @@ import pyworld
 from voxclone.audio.dsp import match_loudness, resample, rms_db
 from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.mcep import mc2sp, sp2mc
+from voxclone.audio.speaker import cosine, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert.dynamics import energy_spread, spread_ratio, with_dynamics
 from voxclone.convert.spectral_classes import fit_classes, map_classes
-from voxclone.errors import AudioError
+from voxclone.convert.warp import WARP_CHOICE_SECONDS, warp
+from voxclone.errors import AudioError, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,12 +66,15 @@ class WorldConverter:
     The envelope map is a per-dimension mean/variance match of mel-cepstra (c0 kept), done
     separately for voiced and unvoiced frames, blended with the source by ``strength``. With
     ``dynamics`` the frame energy's spread over speech frames is brought to the target's
-    (:mod:`voxclone.convert.dynamics`).
+    (:mod:`voxclone.convert.dynamics`). With ``warps`` the source's formants are first moved by
+    the frequency warp (:mod:`voxclone.convert.warp`) whose conversion the speaker encoder puts
+    closest to the target's clips (``target["embedding"]``), chosen per utterance.
     """
 
     name = "world"
 
-    def __init__(self, config: WorldConfig = WorldConfig(), dynamics: bool = DEFAULT_DYNAMICS) -> None:
+    def __init__(self, config: WorldConfig = WorldConfig(), dynamics: bool = DEFAULT_DYNAMICS,
+                 warps: tuple[float, ...] = ()) -> None:
         self.config = config
         self.fft_size = pyworld.get_cheaptrick_fft_size(config.sample_rate, 71.0)
         key = "-".join(str(v) for v in asdict(config).values())
@@ -74,6 +82,11 @@ class WorldConverter:
         self.voice_dynamics = dynamics
         if dynamics:
             self.version += ":dyn"
+        self.warps = tuple(float(w) for w in warps)
+        if any(abs(w) >= 0.5 for w in self.warps):
+            raise InvalidSetting(f"warps={warps}: use all-pass constants between -0.5 and 0.5.")
+        if self.warps:
+            self.version += ":warp-" + "-".join(str(w) for w in self.warps)
 
     def analyze(self, audio: Audio, method: F0Method = "harvest",
                 aperiodicity: bool = True) -> Analysis:
@@ -95,8 +108,14 @@ class WorldConverter:
     def features(self, clips: list[Audio]) -> Features:
         """Target statistics: log-F0 mean/std, mel-cepstral mean/std of voiced and unvoiced
         frames, and the acoustic classes of the voiced frames."""
-        return self._features_of([self.analyze(c, self.config.target_f0_method, False)
-                                  for c in clips])
+        return self.with_embedding(self._features_of(
+            [self.analyze(c, self.config.target_f0_method, False) for c in clips]), clips)
+
+    def with_embedding(self, features: Features, clips: list[Audio]) -> Features:
+        """``features`` plus the clips' speaker embedding (256 floats) where ``warps`` need it."""
+        if self.warps:
+            features["embedding"] = speaker_encoder().embed_many(clips).tolist()
+        return features
 
     def _features_of(self, parts: list[Analysis]) -> Features:
         """:meth:`features` from the clips' analyses ``parts``."""
@@ -129,11 +148,38 @@ class WorldConverter:
         """
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        an, source = self.warped_analysis(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mcep = self.with_voice_dynamics(self.mapped_mcep(an, src, target, settings.strength),
                                             an, src, target, settings.strength)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def warped_analysis(self, an: Analysis, target: Features, settings: ConvertSettings,
+                        source: Features | None = None,
+                        timer: StageTimer | None = None) -> tuple[Analysis, Features | None]:
+        """``an`` warped by the one of ``warps`` whose WORLD conversion of the utterance's first
+        :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS` the speaker encoder puts closest to
+        ``target["embedding"]``, and the source statistics to map it with (None: measure them
+        on the warped frames). Unchanged without ``warps``, an embedding or strength."""
+        if not self.warps or "embedding" not in target or settings.strength == 0.0:
+            return an, source
+        with maybe_stage(timer, "warp choice"):
+            head = _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
+            goal = np.asarray(target["embedding"], dtype=np.float32)
+            best, best_score = 0.0, -np.inf
+            for beta in self.warps:
+                part = _warped(head, beta)
+                src = source if beta == 0.0 and source else self._stats([part])
+                mcep = WorldConverter.with_voice_dynamics(
+                    self, WorldConverter.mapped_mcep(self, part, src, target, settings.strength),
+                    part, src, target, settings.strength)
+                out = WorldConverter.synthesize(self, part, mcep, src, target, settings)
+                score = cosine(speaker_encoder().embed(out), goal)
+                if score > best_score:
+                    best, best_score = beta, score
+        log.debug("warp %s chosen (cosine %.3f)", best, best_score)
+        return (an, source) if best == 0.0 else (_warped(an, best), None)
 
     def with_voice_dynamics(self, mcep: np.ndarray, an: Analysis, src: Features, target: Features,
                             strength: float) -> np.ndarray:
@@ -225,6 +271,17 @@ class WorldConverter:
         y = map_classes(x, np.asarray(src["mc_mean_voiced"])[1:], np.asarray(src["mc_std_voiced"])[1:],
                         classes, self.config.class_temperature, self.config.class_shrink)
         mcep[voiced, 1:] = x + strength * (y - x)
+
+
+def _warped(an: Analysis, beta: float) -> Analysis:
+    """``an`` with its envelope's frequency axis warped by ``beta`` (itself when 0)."""
+    return an if beta == 0.0 else replace(an, mcep=warp(an.mcep, beta))
+
+
+def _head(an: Analysis, frames: int) -> Analysis:
+    """The first ``frames`` frames of ``an``."""
+    return replace(an, f0=an.f0[:frames], mcep=an.mcep[:frames], ap=an.ap[:frames],
+                   speech=an.speech[:frames])
 
 
 register_converter("world", WorldConverter)

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from voxclone.audio.types import Audio
-from voxclone.convert.base import get_converter
+from voxclone.convert.base import ConvertSettings, get_converter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.pipeline.knn import knn_converter
 
@@ -15,8 +15,9 @@ from voxclone.pipeline.knn import knn_converter
 def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, Any]:
     """Feature build of ``reference`` (knn: WORLD analysis + matching set; WORLD alone; the
     matching set alone, from the WORLD analysis the profile makes anyway) and the RTF of
-    converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``."""
-    from voxclone.eval.bench import rtf_beside_world
+    converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``; ``unwarped_rtf``:
+    the same converter without its warp choice."""
+    from voxclone.eval.bench import median_time, rtf_beside_world
 
     knn, world = knn_converter(), get_converter("world")
     minutes = reference.duration / 60.0
@@ -30,11 +31,15 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     start = time.perf_counter()
     knn.matching_set([reference], [analysis])
     set_s = time.perf_counter() - start
+    unwarped = knn_converter(warps=())
+    unwarped_s, _ = median_time(lambda: unwarped.convert(source, features, ConvertSettings(f0_method="dio")),
+                                runs)
     return {"reference_s": round(reference.duration, 1),
             "entries": len(MatchingSet.from_text(features["matching_set"])),
             "build_s_per_min": round(build_s / minutes, 2),
             "world_build_s_per_min": round(world_build_s / minutes, 2),
             "matching_set_s_per_min": round(set_s / minutes, 2),
+            "unwarped_rtf": round(unwarped_s / source.duration, 4),
             **rtf_beside_world(knn, features, world, world_features, source, runs)}
 
 
@@ -44,4 +49,5 @@ def knn_markdown(r: dict[str, Any]) -> str:
             f"built in {r['build_s_per_min']} s per minute (WORLD features alone "
             f"{r['world_build_s_per_min']} s, the set from their analysis "
             f"{r['matching_set_s_per_min']} s); converting {r['input_s']} s: RTF {r['rtf']} "
-            f"(WORLD {r['world_rtf']}, ×{r['over_world']})")
+            f"(without the warp choice {r.get('unwarped_rtf', '–')}; WORLD {r['world_rtf']}, "
+            f"×{r['over_world']})")

@@ -21,8 +21,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 """UI presets: how many base voices speak the text (the output closest to the target is kept)."""
 
 
-CONVERT_DEFAULT = "world"
-"""Converter of ``/v1/convert`` when the server's setting is auto (as ``voxclone convert``)."""
 MEASURED_ORIGIN = "measured default"
 """How an engine half chosen by the language's measured default is described (``... for en``)."""
 

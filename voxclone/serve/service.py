@@ -33,12 +33,13 @@ from voxclone.errors import (InvalidSetting, InvalidVoiceName, LimitExceeded, Se
                              UploadTooLarge, VoiceNotFound)
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.pipeline.cloner import PROFILE_CONVERTER, converter_used
+from voxclone.pipeline.conversion import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
 from voxclone.pipeline.plain_voices import OPENAI_VOICES, PlainVoice, base_voice_ids, find_plain_voice
 from voxclone.serve.config import AUTO, RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
 from voxclone.provenance.credentials import sign_if_supported
 from voxclone.provenance.record import output_info, voice_id
-from voxclone.serve.jobs import (CONVERT_DEFAULT, EngineChoice, SpeechJob, check_format,
+from voxclone.serve.jobs import (EngineChoice, SpeechJob, check_format,
                                  check_watermark, choose_engine, engine_halves, parse_engine)
 from voxclone.serve.warmup import Warmup
 from voxclone.text.languages import LANGUAGE_NAMES, normalize_language
@@ -273,7 +274,10 @@ class Service:
         _, conv = parse_engine(engine, rt if rt.converter != AUTO else replace(rt, converter=CONVERT_DEFAULT))
         timer = StageTimer()
         start = time.perf_counter()
-        out = self._converter(conv, rt, watermark).convert(source, voice, pitch_shift, strength, timer)
+        pipeline = self._converter(conv, rt, watermark)
+        profile = pipeline.profile(voice)
+        conv = profile.converter  # the fallback's, for a voice too short for the default
+        out = pipeline.convert(source, profile, pitch_shift, strength, timer)
         total_ms = 1000.0 * (time.perf_counter() - start)
         settings = {"pitch_shift": pitch_shift, "strength": strength, "format": fmt,
                     "source": Path(source_name).name, **_used(rt, None, conv)}
@@ -400,7 +404,9 @@ class Service:
         if key not in cache:
             config = PipelineConfig(converter=conv, output_sample_rate=rt.output_sample_rate,
                                     watermark=watermark)
-            cache[key] = VoiceConversionPipeline(config, self.library, self.settings)
+            cache[key] = VoiceConversionPipeline(
+                config, self.library, self.settings,
+                fallback=SHORT_VOICE_CONVERTER if conv == CONVERT_DEFAULT else None)
         return cache[key]
 
 
