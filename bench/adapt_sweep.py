@@ -135,7 +135,7 @@ class Combined:
 
 def combined_variants(clips, pairs, feats) -> dict:
     """adapted (default), knn (default) and both together, with the features each needs."""
-    adapted, knn = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY), knn_converter()
+    adapted, knn = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY), knn_converter(warps=())
     parts = [knn.analyze(c, knn.config.target_f0_method, False) for c in clips]
     feats = {**feats, **adapted.adaptation(pairs),
              "matching_set": knn.matching_set(clips, parts).to_text()}
@@ -508,6 +508,32 @@ def chosen_warp(conv, calibration, target) -> float:
     return conv.beta
 
 
+class Clamped(AdaptedConverter):
+    """The default converter with its F0 held within ``width`` standard deviations of the
+    voice's mean log-F0 (for the F0 map's cost in words: its extremes)."""
+
+    def __init__(self, width: float):
+        super().__init__()
+        self.width = width
+
+    def _map_f0(self, f0, src, tgt, s):
+        out = super()._map_f0(f0, src, tgt, s)
+        voiced = out > 0
+        lo = tgt["lf0_mean"] - self.width * tgt["lf0_std"]
+        hi = tgt["lf0_mean"] + self.width * tgt["lf0_std"]
+        shift = s.pitch_shift * np.log(2.0) / 12.0
+        out[voiced] = np.exp(np.clip(np.log(out[voiced]), lo + shift, hi + shift))
+        return out
+
+
+def clamp_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--f0-clamp``: the default converter, without its F0 map, and with its F0 clamped."""
+    adapted, plain = AdaptedConverter(), AdaptedConverter(f0_blend=0.0)
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    return {"adapted": (adapted, mapped), "adapted-no-f0map": (plain, mapped),
+            "adapted-clamp2": (Clamped(2.0), mapped), "adapted-clamp15": (Clamped(1.5), mapped)}
+
+
 def warp_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """``--warp``: the default converter and world-auto, each without and with the warp chosen
     per voice on the calibration text."""
@@ -551,10 +577,11 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else energy_variants(clips, texts, pairs, feats, speak_at) if mode == "--energy"
                  else harvest_variants(clips, texts, speak) if mode == "--harvest"
                  else warp_variants(clips, texts, pairs, feats, speak_at) if mode == "--warp"
+                 else clamp_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0-clamp"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
-                         "--texture": {}, "--f0map": {}, "--warp": {},
+                         "--texture": {}, "--f0map": {}, "--warp": {}, "--f0-clamp": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,

@@ -13,7 +13,11 @@ and Whisper WER score every output; rows go to a JSON file.
 ``--map`` scores the frame maps (one base voice, or the searched style and two stock voices);
 without it, the frame energy's spread brought to the voice's (the dynamics ``adapted`` uses,
 here the voice's spread over the source utterance's) on ``world`` and ``knn``, with the
-source's F0 tracked by the default tracker (swift) or harvest.
+source's F0 tracked by the default tracker (swift) or harvest (knn without its warp, as
+recorded). The frequency warp (:mod:`voxclone.convert.warp`) applied to the source before the
+map, its warp chosen by the mean voiced envelopes (``--warp``), by the log-F0 difference or by
+the speaker encoder (``--warp-f0``), by the encoder over five or nine warps, before or after the
+map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger blends.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 from voxclone.asr import transcribe
 from voxclone.audio.io import load
 from voxclone.convert.base import ConvertSettings
+from voxclone.convert.knn import KnnConfig
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
 from voxclone.audio.f0 import log_f0_stats
 from voxclone.audio.speaker import cosine, speaker_encoder
@@ -84,7 +89,7 @@ def mapped_pairs(conv: WorldConverter, pairs, target) -> tuple[np.ndarray, np.nd
 def dynamics_variants(clips, feats) -> dict:
     """Without ``--map``: world and knn, each with and without the dynamics; world also with
     the source's F0 by harvest."""
-    knn, dyn_knn = knn_converter(dynamics=False), knn_converter(dynamics=True)
+    knn, dyn_knn = knn_converter(dynamics=False, warps=()), knn_converter(dynamics=True, warps=())
     knn_feats = knn.features(clips)
     plain, dyn = WorldConverter(dynamics=False), WorldConverter(dynamics=True)
     swift, harvest = ConvertSettings(), ConvertSettings(f0_method="harvest")
@@ -175,9 +180,13 @@ def warped(base, first: int = 1, share: float = 1.0, gamma: float = 0.0, grid=()
 
 def warp_variants(clips, feats) -> dict:
     """``--warp``: world and knn (with the dynamics) without and with the frequency warp."""
-    knn_feats = knn_converter().features(clips)
+    knn_feats = knn_converter().features(clips)  # with the embedding the warps need
     swift = ConvertSettings()
     grid5 = (-0.08, -0.04, 0.0, 0.04, 0.08)
+    if WARP_MODE == "blend":  # knn as it now is (with its warp), at larger blends
+        return {"knn": (knn_converter(), knn_feats, swift),
+                **{f"knn-b{b}": (knn_converter(knn=KnnConfig(blend=b)), knn_feats, swift)
+                   for b in (0.4, 0.55)}}
     if WARP_MODE == "enc":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
         knn_feats = {**knn_feats, "embedding": feats["embedding"]}
@@ -186,22 +195,22 @@ def warp_variants(clips, feats) -> dict:
                 "enc9": (warped(WorldConverter(), grid=tuple(np.round(np.arange(-0.08, 0.081, 0.02), 3))),
                          feats, swift),
                 "enc5-post": (warped(WorldConverter(), grid=grid5, post=True), feats, swift),
-                "knn-dyn": (knn_converter(), knn_feats, swift),
-                "knn-enc5": (warped(knn_converter(), grid=grid5), knn_feats, swift)}
+                "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
+                "knn-enc5": (warped(knn_converter(warps=()), grid=grid5), knn_feats, swift)}
     if WARP_MODE == "f0":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
         return {"world-dyn": (WorldConverter(), feats, swift),
                 "f0-015": (warped(WorldConverter(), gamma=0.15), feats, swift),
                 "f0-03": (warped(WorldConverter(), gamma=0.3), feats, swift),
                 "enc": (warped(WorldConverter(), grid=(-0.08, -0.04, 0.0, 0.04, 0.08)), feats, swift),
-                "knn-dyn": (knn_converter(), knn_feats, swift),
-                "knn-f0-03": (warped(knn_converter(), gamma=0.3), knn_feats, swift)}
+                "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
+                "knn-f0-03": (warped(knn_converter(warps=()), gamma=0.3), knn_feats, swift)}
     return {"world-dyn": (WorldConverter(), feats, swift),
             "warp1": (warped(WorldConverter(), 1), feats, swift),
             "warp2": (warped(WorldConverter(), 2), feats, swift),
             "warp1-half": (warped(WorldConverter(), 1, 0.5), feats, swift),
-            "knn-dyn": (knn_converter(), knn_feats, swift),
-            "knn-warp1": (warped(knn_converter(), 1), knn_feats, swift)}
+            "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
+            "knn-warp1": (warped(knn_converter(warps=()), 1), knn_feats, swift)}
 
 
 WARP_MODE = ""
@@ -210,7 +219,7 @@ WARP_MODE = ""
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, world = Scorer(dnsmos=False), WorldConverter()
     global WARP_MODE
-    WARP_MODE = {"--warp-f0": "f0", "--warp-enc": "enc"}.get(mode, "")
+    WARP_MODE = {"--warp-f0": "f0", "--warp-enc": "enc", "--knn-blend": "blend"}.get(mode, "")
     mode = "--warp" if WARP_MODE else mode
     tts = KokoroTTS() if mode == "--map" else None
     wanted = set(speakers.split(",")) if speakers else None
