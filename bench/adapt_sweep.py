@@ -30,7 +30,11 @@ aligned frame, each about its utterance's mean over speech frames); ``--harvest`
 speech's F0 tracked by harvest instead of dio, for the pairs and the conversion; ``--capacity``
 the envelope map with more context or more hidden units; ``--smaller`` the maps smaller, trained
 for fewer steps or with more weight decay (both settings apply to the F0 map too);
-``--f0-smooth`` the F0 map's correction smoothed in time.
+``--f0-smooth`` the F0 map's correction smoothed in time; ``--warp`` a frequency warp of the
+converted envelope chosen per voice by the speaker encoder on the calibration text, for the
+default converter and world-auto; ``--f0-clamp`` the default converter without its F0 map and
+with its F0 held within 1.5 or 2 standard deviations of the voice's mean; ``--smooth-map`` the
+map's correction of WORLD's envelope smoothed in time.
 """
 
 from __future__ import annotations
@@ -534,6 +538,30 @@ def clamp_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "adapted-clamp2": (Clamped(2.0), mapped), "adapted-clamp15": (Clamped(1.5), mapped)}
 
 
+class SmoothPull(AdaptedConverter):
+    """The default converter with the map's correction of WORLD's envelope (learned − mapped)
+    smoothed over ``frames`` before the blend: the timbre moved, the source's fast formant
+    movements kept."""
+
+    def __init__(self, frames: int):
+        super().__init__()
+        self.frames = frames
+
+    def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None)):
+        from scipy.ndimage import uniform_filter1d
+
+        correction = uniform_filter1d(envelope - mapped[:, 1:], self.frames, axis=0, mode="nearest")
+        return super().pulled_mcep(an, mapped, mapped[:, 1:] + correction, blend, strength, rows)
+
+
+def smooth_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--smooth-map``: the default converter and its map's correction smoothed in time."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    return {"adapted": (adapted, mapped), "adapted-smooth11": (SmoothPull(11), mapped),
+            "adapted-smooth31": (SmoothPull(31), mapped)}
+
+
 def warp_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """``--warp``: the default converter and world-auto, each without and with the warp chosen
     per voice on the calibration text."""
@@ -578,10 +606,12 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else harvest_variants(clips, texts, speak) if mode == "--harvest"
                  else warp_variants(clips, texts, pairs, feats, speak_at) if mode == "--warp"
                  else clamp_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0-clamp"
+                 else smooth_variants(clips, texts, pairs, feats, speak_at) if mode == "--smooth-map"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {}, "--warp": {}, "--f0-clamp": {},
+                         "--smooth-map": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,
