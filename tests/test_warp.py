@@ -136,6 +136,7 @@ def test_convert_defaults_to_knn_and_says_when_a_short_voice_takes_world(warm_ho
         result = CliRunner().invoke(app, ["convert", str(src), "--ref", str(ref), "--no-watermark",
                                           "-o", str(out_path)])
         assert result.exit_code == 0, result.output
+        assert f"converter {used})" in result.stdout
         assert load(out_path).duration > 1.0
         assert read_metadata(out_path)["settings"]["engine"] == f"-:{used}"
 

@@ -271,7 +271,7 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
     provenance_cli.write_output(out, output, output_info(
         "convert", "", voice or "reference files", f"-:{profile.converter}", settings,
         _voice_id(profile), not no_watermark, consent=provenance_cli.consent_of(voice)))
-    typer.echo(f"wrote {output} ({out.duration:.1f} s)")
+    typer.echo(f"wrote {output} ({out.duration:.1f} s, converter {profile.converter})")
     if captions is not None:  # conversion keeps the source's timing: the source's words fit
         from voxclone.pipeline.captions import speech_words
 
