@@ -157,3 +157,17 @@ def test_bench_row(voice, espeak):
     assert 0 < row["matching_set_s_per_min"] < row["build_s_per_min"]
     assert 0 < row["unwarped_rtf"]
     assert "knn converter" in knn_markdown(row) and "without the warp choice" in knn_markdown(row)
+
+
+def test_matching_in_blocks_gives_the_same_neighbours(monkeypatch):
+    """Long inputs are matched a block of queries at a time (bounded memory), with the same result."""
+    from voxclone.convert import matching_set
+
+    rng = np.random.default_rng(0)
+    bank = MatchingSet(rng.normal(size=(300, 16)).astype(np.float32), rng.normal(size=(300, 5)),
+                       rng.random(300) > 0.3)
+    bank.keys = matching_set.unit(bank.keys)
+    queries, voiced = rng.normal(size=(500, 16)).astype(np.float32), rng.random(500) > 0.5
+    whole = bank.match(queries, voiced, 4)
+    monkeypatch.setattr(matching_set, "QUERY_BLOCK", 7)
+    np.testing.assert_array_equal(bank.match(queries, voiced, 4), whole)
