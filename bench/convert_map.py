@@ -178,6 +178,26 @@ def warped(base, first: int = 1, share: float = 1.0, gamma: float = 0.0, grid=()
     return conv
 
 
+class Ranged(WorldConverter):
+    """``world`` with the dynamics ratio clamped to ``1/hi .. hi``."""
+
+    def __init__(self, hi: float) -> None:
+        super().__init__(dynamics=True)
+        self.hi = hi
+
+    def dynamics_ratio(self, an, src, target):
+        return float(np.clip(super().dynamics_ratio(an, src, target), 1 / self.hi, self.hi))
+
+
+def range_variants(clips, feats) -> dict:
+    """``--dyn-range``: world without the dynamics and with the ratio clamped to 2, 1.5, 1.25."""
+    swift = ConvertSettings()
+    return {"world": (WorldConverter(dynamics=False), feats, swift),
+            "world-dyn": (WorldConverter(dynamics=True), feats, swift),
+            "world-dyn-r1.5": (Ranged(1.5), feats, swift),
+            "world-dyn-r1.25": (Ranged(1.25), feats, swift)}
+
+
 def warp_variants(clips, feats) -> dict:
     """``--warp``: world and knn (with the dynamics) without and with the frequency warp."""
     knn_feats = knn_converter().features(clips)  # with the embedding the warps need
@@ -190,25 +210,25 @@ def warp_variants(clips, feats) -> dict:
     if WARP_MODE == "enc":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
         knn_feats = {**knn_feats, "embedding": feats["embedding"]}
-        return {"world-dyn": (WorldConverter(), feats, swift),
-                "enc5": (warped(WorldConverter(), grid=grid5), feats, swift),
-                "enc9": (warped(WorldConverter(), grid=tuple(np.round(np.arange(-0.08, 0.081, 0.02), 3))),
+        return {"world-dyn": (WorldConverter(dynamics=True), feats, swift),
+                "enc5": (warped(WorldConverter(dynamics=True), grid=grid5), feats, swift),
+                "enc9": (warped(WorldConverter(dynamics=True), grid=tuple(np.round(np.arange(-0.08, 0.081, 0.02), 3))),
                          feats, swift),
-                "enc5-post": (warped(WorldConverter(), grid=grid5, post=True), feats, swift),
+                "enc5-post": (warped(WorldConverter(dynamics=True), grid=grid5, post=True), feats, swift),
                 "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
                 "knn-enc5": (warped(knn_converter(warps=()), grid=grid5), knn_feats, swift)}
     if WARP_MODE == "f0":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
-        return {"world-dyn": (WorldConverter(), feats, swift),
-                "f0-015": (warped(WorldConverter(), gamma=0.15), feats, swift),
-                "f0-03": (warped(WorldConverter(), gamma=0.3), feats, swift),
-                "enc": (warped(WorldConverter(), grid=(-0.08, -0.04, 0.0, 0.04, 0.08)), feats, swift),
+        return {"world-dyn": (WorldConverter(dynamics=True), feats, swift),
+                "f0-015": (warped(WorldConverter(dynamics=True), gamma=0.15), feats, swift),
+                "f0-03": (warped(WorldConverter(dynamics=True), gamma=0.3), feats, swift),
+                "enc": (warped(WorldConverter(dynamics=True), grid=(-0.08, -0.04, 0.0, 0.04, 0.08)), feats, swift),
                 "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
                 "knn-f0-03": (warped(knn_converter(warps=()), gamma=0.3), knn_feats, swift)}
-    return {"world-dyn": (WorldConverter(), feats, swift),
-            "warp1": (warped(WorldConverter(), 1), feats, swift),
-            "warp2": (warped(WorldConverter(), 2), feats, swift),
-            "warp1-half": (warped(WorldConverter(), 1, 0.5), feats, swift),
+    return {"world-dyn": (WorldConverter(dynamics=True), feats, swift),
+            "warp1": (warped(WorldConverter(dynamics=True), 1), feats, swift),
+            "warp2": (warped(WorldConverter(dynamics=True), 2), feats, swift),
+            "warp1-half": (warped(WorldConverter(dynamics=True), 1, 0.5), feats, swift),
             "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
             "knn-warp1": (warped(knn_converter(warps=()), 1), knn_feats, swift)}
 
@@ -235,6 +255,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
             feats = world.features(clips)  # with the clips' energy_spread
             variants = (map_variants(clips, feats, tts, world) if mode == "--map"
                         else warp_variants(clips, feats) if mode == "--warp"
+                        else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))
             for i, utt in enumerate(_sources(others, 2)):
                 source = load(utt.path)

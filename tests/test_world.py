@@ -186,7 +186,11 @@ def test_settings_out_of_range(kwargs):
 
 
 def test_dynamics_bring_the_energy_spread_toward_the_targets(world, source, target):
-    plain_conv = WorldConverter(dynamics=False)
+    from voxclone.convert.knn import KNN_DYNAMICS
+    from voxclone.convert.world import DEFAULT_DYNAMICS
+
+    assert (DEFAULT_DYNAMICS, KNN_DYNAMICS) == (False, True)  # off for world, on for knn
+    plain_conv, world = world, WorldConverter(dynamics=True)
     assert world.version == plain_conv.version + ":dyn"
 
     speech = world.analyze(source, "dio", False).speech

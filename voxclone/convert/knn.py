@@ -23,10 +23,13 @@ from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
 from voxclone.convert.warp import WARPS
-from voxclone.convert.world import DEFAULT_DYNAMICS, Analysis, WorldConfig, WorldConverter
+from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
 from voxclone.errors import AudioError, EngineUnavailable, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
 
+KNN_DYNAMICS = True
+"""knn brings the frame energy's spread to the voice's (:mod:`voxclone.convert.dynamics`):
+measured on the dev set's conversions, where its sources are recorded speech (README)."""
 SUPPORTED_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 """Input sample rates (Hz) accepted; the phonetic encoder runs at 16 kHz."""
 
@@ -63,7 +66,7 @@ class KnnConverter(WorldConverter):
 
     def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
                  keys: Callable[[Audio], np.ndarray] | None = None,
-                 dynamics: bool = DEFAULT_DYNAMICS, warps: tuple[float, ...] = WARPS) -> None:
+                 dynamics: bool = KNN_DYNAMICS, warps: tuple[float, ...] = WARPS) -> None:
         """``keys``: audio → its phonetic keys (T, D), one per 20 ms, as ``knn.encoder`` and
         ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's);
         ``dynamics``, ``warps``: as :class:`~voxclone.convert.world.WorldConverter`'s (the

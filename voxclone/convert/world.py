@@ -44,9 +44,11 @@ class WorldConfig:
     class_shrink: float = 30.0
 
 
-DEFAULT_DYNAMICS = True
-"""Whether WORLD's conversions bring the frame energy's spread to the target's (measured on the
-dev set: see the README)."""
+DEFAULT_DYNAMICS = False
+"""Whether ``world`` and ``world-auto`` bring the frame energy's spread to the target's: off,
+because it costs espeak-ng's speech words (dev set, librispeech-other + vctk: WER 0.458 against
+0.317 without, 0.366 with the ratio clamped to 1.25; see the README). ``knn`` keeps it on
+(:data:`~voxclone.convert.knn.KNN_DYNAMICS`)."""
 
 
 @dataclass
