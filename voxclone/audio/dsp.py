@@ -11,6 +11,12 @@ SILENCE_DB = -90.0
 """RMS level in dBFS below which audio counts as silence (under 16-bit dither)."""
 
 
+def warmup_tone(seconds: float = 0.5, sample_rate: int = 16000) -> Audio:
+    """A 150 Hz sine at amplitude 0.3, ``seconds`` long: input for an engine's first, slow call."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return Audio((0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), sample_rate)
+
+
 def resample(audio: Audio, sample_rate: int) -> Audio:
     """Resample to ``sample_rate`` Hz (soxr, high quality)."""
     if audio.sample_rate == sample_rate:

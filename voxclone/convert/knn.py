@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from voxclone.audio.dsp import warmup_tone
 from voxclone.audio.speaker import speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
@@ -91,8 +92,7 @@ class KnnConverter(WorldConverter):
 
     def warmup(self) -> None:
         """Load the phonetic encoder and the speaker encoder (their first calls are slow)."""
-        t = np.arange(8000) / 16000.0
-        tone = Audio((0.3 * np.sin(2 * np.pi * 150.0 * t)).astype(np.float32), 16000)
+        tone = warmup_tone()
         self.keys(tone)
         if self.warps:
             speaker_encoder().embed(tone)

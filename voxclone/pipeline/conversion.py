@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxclone.audio.dsp import match_loudness, resample, rms_db
+from voxclone.audio.dsp import match_loudness, resample, rms_db, warmup_tone
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
 from voxclone.convert.base import Converter, ConvertSettings, get_converter
@@ -116,8 +116,7 @@ class VoiceConversionPipeline:
 
     def warmup(self, voice: VoiceRef | None = None) -> None:
         """Run one short conversion so later calls pay no first-call costs."""
-        t = np.arange(int(0.5 * 16000)) / 16000
-        tone = Audio((0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), 16000)
+        tone = warmup_tone()
         if voice is not None:
             self.convert(tone, voice)
         elif hasattr(self.converter, "warmup"):

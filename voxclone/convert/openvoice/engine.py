@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from voxclone.audio.dsp import resample
+from voxclone.audio.dsp import resample, warmup_tone
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.openvoice.checkpoint import require_files
@@ -56,8 +56,7 @@ class OpenVoiceEngine:
 
     def warmup(self) -> None:
         """One short conversion so later calls pay no first-call costs."""
-        t = np.arange(self.model.sample_rate) / self.model.sample_rate
-        tone = Audio((0.3 * np.sin(2 * np.pi * 150 * t)).astype(np.float32), self.model.sample_rate)
+        tone = warmup_tone(1.0, self.model.sample_rate)
         g = self.model.extract_tone_color(tone, vad=False)
         self.model.convert(tone, g, g, tau=0.0)
 
