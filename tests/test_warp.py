@@ -112,9 +112,9 @@ def test_convert_defaults_to_knn_and_says_when_a_short_voice_takes_world(warm_ho
     from voxclone.audio.io import load, save
     from voxclone.audio.metadata import read_metadata
     from voxclone.cli.main import app
+    from voxclone.convert.base import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
     from voxclone.errors import ReferenceTooShort
     from voxclone.pipeline import PipelineConfig, VoiceConversionPipeline
-    from voxclone.pipeline.conversion import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
 
     assert (CONVERT_DEFAULT, SHORT_VOICE_CONVERTER) == ("knn", "world")
     long_ref = save(espeak.synthesize(TEXT, "en", "en-us+m3"), tmp_path / "long.wav")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib.util import find_spec
 from pathlib import Path
@@ -138,6 +138,7 @@ def dvector_model_path() -> Path:
 
 
 T = TypeVar("T")
+K = TypeVar("K")
 _instances: dict[type, Any] = {}
 _lock = threading.Lock()
 
@@ -163,3 +164,16 @@ def referee_encoder() -> DVectorEncoder:
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity of two vectors."""
     return float(np.dot(a, b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
+
+
+def closest_to(goal: np.ndarray, candidates: Iterable[tuple[K, Audio]], default: K) -> tuple[K, float]:
+    """The key of the (key, audio) candidate whose :func:`speaker_encoder` embedding is closest
+    (cosine) to ``goal`` (dim,), and that cosine; of equal scores the first is kept, and
+    (``default``, -inf) is returned when no score beats -inf. Each audio is embedded as it is
+    drawn, so a generator of candidates converts one at a time."""
+    best, best_score = default, -np.inf
+    for key, audio in candidates:
+        score = cosine(speaker_encoder().embed(audio), goal)
+        if score > best_score:
+            best, best_score = key, score
+    return best, best_score

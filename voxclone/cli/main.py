@@ -16,6 +16,8 @@ from voxclone.cli import train as train_cli
 from voxclone.cli import transcribe as transcribe_cli
 from voxclone.cli import voices as voices_cli
 from voxclone.cli.common import captions_path, friendly_errors, output_path, setup_logging, voice_arg
+from voxclone.convert.base import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
+from voxclone.convert.matching_set import MIN_ENTRIES
 
 app = typer.Typer(help="Clone a voice from a few seconds of speech: speak text or convert speech "
                        "in that voice, offline.", no_args_is_help=True, add_completion=False)
@@ -127,7 +129,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         return
     voice_ref = voice_arg(voice, [str(r) for r in ref or []])
     Style(speed, pitch, energy)  # range-checked here, before anything is announced
-    _check_say_input(cloner, text, lang, split, voice_ref)
+    voice_ref = _check_say_input(cloner, text, lang, split, voice_ref)
     stage = voices_cli.announce_style(cloner, voice_ref, voice, base_voice, prepare)
     if stream:
         _say_stream(cloner, text, voice_ref, lang, Style(speed, pitch, energy), base_voice, split,
@@ -151,18 +153,23 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
     voices_cli.suggest_prepare(stage, voice, prepare, converter == "adapted")
 
 
-def _check_say_input(cloner, text: str, lang: str, split: str | None, voice_ref) -> None:
-    """The text, language and reference-file errors, before anything is announced or computed."""
+def _check_say_input(cloner, text: str, lang: str, split: str | None, voice_ref):
+    """The text, language and reference-file errors, before anything is announced or computed;
+    returns ``voice_ref``, reference files as the :class:`ReferenceClips` decoded for the check."""
     from voxclone.text.languages import normalize_language
     from voxclone.text.split import split_text
 
     split_text(text, split)
     normalize_language(lang, cloner.tts.languages)
-    if not isinstance(voice_ref, str):  # reference files: the checks the library makes at add
-        from voxclone.audio import load
-        from voxclone.voices.profile import check_reference
+    if isinstance(voice_ref, str):
+        return voice_ref
+    from voxclone.audio import load
+    from voxclone.pipeline.voice import ReferenceClips
+    from voxclone.voices.profile import check_reference
 
-        check_reference([load(f) for f in voice_ref], [Path(f).name for f in voice_ref])
+    clips = [load(f) for f in voice_ref]
+    check_reference(clips, [Path(f).name for f in voice_ref])  # the checks the library makes at add
+    return ReferenceClips(voice_ref, clips)
 
 
 def _write_captions(path: Path | None, words, text: str, lang: str, duration: float,
@@ -178,14 +185,14 @@ def _write_captions(path: Path | None, words, text: str, lang: str, duration: fl
 
 def _say_stream(cloner, text, voice, lang, style, base_voice, split, output: Path, info,
                 captions: Path | None = None) -> None:
-    from voxclone.audio.io import load
     from voxclone.pipeline.cloner import converter_used
+    from voxclone.pipeline.voice import reference_clips
     from voxclone.provenance.record import voice_id
     from voxclone.voices.profile import audio_sha256
 
     # the tags go in before the first chunk: the voice's clip hashes, known before any speech
     hashes = (cloner.profile(voice).clip_hashes if isinstance(voice, str)
-              else [audio_sha256(load(f)) for f in voice])
+              else [audio_sha256(c) for c in reference_clips(voice)])
     meta = output_info(**info, voice_hash=voice_id(hashes))
 
     def noted(chunks):  # the converter that spoke is known once the first piece is converted
@@ -241,8 +248,9 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
             pitch_shift: float = typer.Option(0.0, help="Extra semitones -24..24."),
             strength: float = typer.Option(1.0, help="Conversion strength 0..1."),
             converter: str = typer.Option(None, "--converter", "--engine",
-                                          help=CONVERTER_HELP + " [default: knn; world for a voice "
-                                          "with under 5 s of speech]"),
+                                          help=CONVERTER_HELP + f" Default: {CONVERT_DEFAULT}; "
+                                          f"{SHORT_VOICE_CONVERTER} for a voice with under "
+                                          f"{MIN_ENTRIES * 0.02:g} s of speech."),
             f0: str = typer.Option(None, "--f0", help=F0_HELP),
             no_watermark: bool = typer.Option(False, "--no-watermark", help=provenance_cli.NO_WATERMARK_HELP),
             captions: Path = CAPTIONS_OPT,
@@ -259,8 +267,6 @@ def convert(source: Path = typer.Argument(..., help="Speech to convert."),
     check_f0_method(f0)
     output_path(output)
     captions_path(captions)
-    from voxclone.pipeline.conversion import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
-
     pipeline = VoiceConversionPipeline(
         PipelineConfig(converter=converter or CONVERT_DEFAULT, watermark=not no_watermark),
         fallback=None if converter else SHORT_VOICE_CONVERTER)

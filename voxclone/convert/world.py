@@ -11,7 +11,7 @@ import pyworld
 from voxclone.audio.dsp import match_loudness, resample, rms_db
 from voxclone.audio.f0 import F0Method, extract_f0, log_f0_stats
 from voxclone.audio.mcep import mc2sp, sp2mc
-from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.audio.speaker import closest_to, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert.dynamics import energy_spread, spread_ratio, with_dynamics
@@ -169,17 +169,16 @@ class WorldConverter:
         with maybe_stage(timer, "warp choice"):
             head = _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
             goal = np.asarray(target["embedding"], dtype=np.float32)
-            best, best_score = 0.0, -np.inf
-            for beta in self.warps:
+
+            def converted(beta: float) -> Audio:
                 part = _warped(head, beta)
                 src = source if beta == 0.0 and source else self._stats([part])
                 mcep = WorldConverter.with_voice_dynamics(
                     self, WorldConverter.mapped_mcep(self, part, src, target, settings.strength),
                     part, src, target, settings.strength)
-                out = WorldConverter.synthesize(self, part, mcep, src, target, settings)
-                score = cosine(speaker_encoder().embed(out), goal)
-                if score > best_score:
-                    best, best_score = beta, score
+                return WorldConverter.synthesize(self, part, mcep, src, target, settings)
+
+            best, best_score = closest_to(goal, ((beta, converted(beta)) for beta in self.warps), 0.0)
         log.debug("warp %s chosen (cosine %.3f)", best, best_score)
         return (an, source) if best == 0.0 else (_warped(an, best), None)
 

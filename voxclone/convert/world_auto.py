@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from voxclone.audio.dsp import resample
-from voxclone.audio.speaker import cosine, speaker_encoder
+from voxclone.audio.speaker import closest_to, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert.world import DEFAULT_DYNAMICS, WorldConfig, WorldConverter
@@ -57,14 +57,16 @@ class AutoWorldConverter(WorldConverter):
                source: Features | None = None,
                timer: StageTimer | None = None) -> tuple[Audio, float]:
         """:meth:`convert`'s output and the fraction of :data:`STRENGTHS` that won."""
-        outputs, scores = self.candidates(audio, target, settings, source, timer)
-        best = int(np.argmax(scores))
+        outputs = self.candidates(audio, target, settings, source, timer)
+        with maybe_stage(timer, "scoring"):
+            goal = np.asarray(target["embedding"], dtype=np.float32)
+            best, _ = closest_to(goal, enumerate(outputs), 0)
         return outputs[best], self.strengths[best]
 
     def candidates(self, audio: Audio, target: Features,
                    settings: ConvertSettings = ConvertSettings(), source: Features | None = None,
-                   timer: StageTimer | None = None) -> tuple[list[Audio], list[float]]:
-        """The output at each of ``strengths`` and its cosine to ``target["embedding"]``."""
+                   timer: StageTimer | None = None) -> list[Audio]:
+        """The output at each of ``strengths``, in their order."""
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         with maybe_stage(timer, "conversion"):
@@ -79,11 +81,7 @@ class AutoWorldConverter(WorldConverter):
             call = replace(settings, strength=settings.strength * fraction)
             mcep = self.with_voice_dynamics(mcep, an, src, target, call.strength)
             outputs.append(self.synthesize(an, mcep, src, target, call, timer))
-        with maybe_stage(timer, "scoring"):
-            goal = np.asarray(target["embedding"], dtype=np.float32)
-            encoder = speaker_encoder()
-            scores = [cosine(encoder.embed(out), goal) for out in outputs]
-        return outputs, scores
+        return outputs
 
     def convert_at(self, audio: Audio, target: Features, fraction: float,
                    settings: ConvertSettings = ConvertSettings(), source: Features | None = None,

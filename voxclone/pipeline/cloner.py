@@ -26,7 +26,7 @@ from voxclone.pipeline.basevoice import rank_base_voices
 from voxclone.pipeline.config import PipelineConfig
 from voxclone.pipeline.source_tone import base_voice_features
 from voxclone.pipeline.stream_post import StreamPost
-from voxclone.pipeline.voice import VoiceRef, resolve_profile
+from voxclone.pipeline.voice import ReferenceClips, VoiceRef, reference_clips, resolve_profile
 from voxclone.provenance.hook import mark
 from voxclone.provenance.record import voice_id as clips_id
 from voxclone.text.languages import normalize_language
@@ -462,14 +462,12 @@ class VoiceCloner:
 
     def _style_voice(self, voice: VoiceRef) -> tuple[list[Audio], str | None]:
         """(clips, None) for reference files, ([], name) for a library voice."""
-        from voxclone.audio.io import load
-
         if isinstance(voice, VoiceProfile):
             raise InvalidSetting("Kokoro cloning searches a style from the voice's clips: pass a "
                                  "library voice name or reference files, not a built profile.")
         if isinstance(voice, str):
             return [], voice
-        return [load(f) for f in voice], None
+        return reference_clips(voice), None
 
     def _clips_of(self, voice: VoiceRef) -> list[Audio]:
         """The clips of a library voice or of reference files (not of a built profile)."""
@@ -490,6 +488,8 @@ class VoiceCloner:
 
         if isinstance(voice, str):
             clip = self.library.clips(voice)[0]
+        elif isinstance(voice, ReferenceClips):
+            clip = voice.clips[0]
         elif voice is not None and not isinstance(voice, VoiceProfile):
             clip = load(list(voice)[0])
         else:

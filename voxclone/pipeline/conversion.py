@@ -23,13 +23,6 @@ from voxclone.voices.store import VoiceLibrary
 
 log = logging.getLogger(__name__)
 
-CONVERT_DEFAULT = "knn"
-"""The converter ``convert`` uses unless told: on the dev set's 14 conversions it is the most
-similar by the referee judge, with fewer words lost than ``world`` (README, "Formant warping")."""
-SHORT_VOICE_CONVERTER = "world"
-"""Converts a voice whose speech is too short for the default's matching set (under 5 s),
-with a warning; the profile it returns names it."""
-
 
 @dataclass(frozen=True)
 class ConversionProfile:

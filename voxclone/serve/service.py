@@ -28,12 +28,11 @@ from voxclone.audio.io import SUPPORTED_SUFFIXES, save
 from voxclone.audio.metadata import metadata_tags, read_metadata
 from voxclone.audio.types import Audio
 from voxclone.config import Settings
-from voxclone.convert.base import get_converter
+from voxclone.convert.base import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER, get_converter
 from voxclone.errors import (InvalidSetting, InvalidVoiceName, LimitExceeded, ServerBusy,
                              UploadTooLarge, VoiceNotFound)
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
 from voxclone.pipeline.cloner import PROFILE_CONVERTER, converter_used
-from voxclone.pipeline.conversion import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
 from voxclone.pipeline.plain_voices import OPENAI_VOICES, PlainVoice, base_voice_ids, find_plain_voice
 from voxclone.serve.config import AUTO, RuntimeSettings, ServeConfig
 from voxclone.serve.history import GenerationRecord, History, utc_now
@@ -272,9 +271,12 @@ class Service:
             lang = normalize_language(lang, tuple(LANGUAGE_NAMES))
         rt = self.runtime
         _, conv = parse_engine(engine, rt if rt.converter != AUTO else replace(rt, converter=CONVERT_DEFAULT))
+        # as `voxclone convert`: a converter the request names is used or refused, never replaced
+        named = engine_halves(engine)[1] not in ("", AUTO)
+        fallback = SHORT_VOICE_CONVERTER if conv == CONVERT_DEFAULT and not named else None
         timer = StageTimer()
         start = time.perf_counter()
-        pipeline = self._converter(conv, rt, watermark)
+        pipeline = self._converter(conv, rt, watermark, fallback)
         profile = pipeline.profile(voice)
         conv = profile.converter  # the fallback's, for a voice too short for the default
         out = pipeline.convert(source, profile, pitch_shift, strength, timer)
@@ -398,15 +400,16 @@ class Service:
             cache[key] = VoiceCloner(config, self.library, self.settings)
         return cache[key]
 
-    def _converter(self, conv: str, rt: RuntimeSettings, watermark: bool = True) -> VoiceConversionPipeline:
-        key = ("convert", conv, rt.output_sample_rate, watermark)
+    def _converter(self, conv: str, rt: RuntimeSettings, watermark: bool = True,
+                   fallback: str | None = None) -> VoiceConversionPipeline:
+        """One conversion pipeline per worker thread and configuration (``fallback``: the
+        converter of voices too short for ``conv``; None: they get the error)."""
+        key = ("convert", conv, fallback, rt.output_sample_rate, watermark)
         cache = self._local.__dict__.setdefault("pipelines", {})
         if key not in cache:
             config = PipelineConfig(converter=conv, output_sample_rate=rt.output_sample_rate,
                                     watermark=watermark)
-            cache[key] = VoiceConversionPipeline(
-                config, self.library, self.settings,
-                fallback=SHORT_VOICE_CONVERTER if conv == CONVERT_DEFAULT else None)
+            cache[key] = VoiceConversionPipeline(config, self.library, self.settings, fallback=fallback)
         return cache[key]
 
 
