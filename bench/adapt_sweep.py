@@ -34,7 +34,8 @@ for fewer steps or with more weight decay (both settings apply to the F0 map too
 converted envelope chosen per voice by the speaker encoder on the calibration text, for the
 default converter and world-auto; ``--f0-clamp`` the default converter without its F0 map and
 with its F0 held within 1.5 or 2 standard deviations of the voice's mean; ``--smooth-map`` the
-map's correction of WORLD's envelope smoothed in time.
+map's correction of WORLD's envelope smoothed in time; ``--pitch`` a pitch offset (±1.5
+semitones) chosen by the speaker encoder, per utterance or per voice on the calibration text.
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class Combined:
 
 def combined_variants(clips, pairs, feats) -> dict:
     """adapted (default), knn (default) and both together, with the features each needs."""
-    adapted, knn = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY), knn_converter(warps=())
+    adapted, knn = AdaptedConverter(frame_map=RECORDED, **MAP_ONLY), knn_converter(warps=(), pitches=())
     parts = [knn.analyze(c, knn.config.target_f0_method, False) for c in clips]
     feats = {**feats, **adapted.adaptation(pairs),
              "matching_set": knn.matching_set(clips, parts).to_text()}
@@ -211,12 +212,12 @@ def guided_variants(clips, texts, pairs, feats, speak_at) -> dict:
 
     out = speed_variants(clips, texts, pairs, feats, speak_at)
     adapted, mapped = out["adapted"]
-    base = knn_converter()
+    base = knn_converter(pitches=())
     parts = [base.analyze(c, base.config.target_f0_method, False) for c in clips]
     mapped = {**mapped, "matching_set": base.matching_set(clips, parts).to_text()}
     out["adapted"] = (adapted, mapped)
     for weight in (0.1, 1.0):
-        knn = knn_converter(knn=KnnConfig(guide_weight=weight))
+        knn = knn_converter(knn=KnnConfig(guide_weight=weight), pitches=())
         out[f"guided-w{weight:g}"] = (Guided(adapted, knn, adapted.blend), mapped)
     return out
 
@@ -575,6 +576,51 @@ def warp_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "world-auto-warp": (auto, feats)}
 
 
+PITCHES = (-1.5, 0.0, 1.5)
+"""``--pitch``: semitones over the mapped pitch the speaker encoder chooses from."""
+
+
+class PitchChoice:
+    """``conv`` with a pitch offset of :data:`PITCHES` chosen by the speaker encoder: per
+    utterance, on the output itself (``per_voice`` None), or once per voice on ``per_voice``
+    (the calibration speech), as world-auto chooses its strength."""
+
+    def __init__(self, conv, target, per_voice=None) -> None:
+        self.conv, self.fixed = conv, None
+        if per_voice is not None:
+            self.fixed = PITCHES[self._best([self._at(per_voice, target, ConvertSettings(f0_method="dio"), p)
+                                             for p in PITCHES], target)]
+            print("chosen pitch", self.fixed, flush=True)
+
+    def _at(self, audio, target, settings, pitch):
+        return self.conv.convert(audio, target, replace(settings, pitch_shift=pitch))
+
+    @staticmethod
+    def _best(outs, target) -> int:
+        goal = np.asarray(target["embedding"], dtype=np.float32)
+        return int(np.argmax([cosine(speaker_encoder().embed(o), goal) for o in outs]))
+
+    def convert(self, audio, target, settings):
+        if self.fixed is not None:
+            return self._at(audio, target, settings, self.fixed)
+        outs = [self._at(audio, target, settings, p) for p in PITCHES]
+        return outs[self._best(outs, target)]
+
+
+def pitch_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--pitch``: the default converter and world-auto, each with a pitch offset chosen by
+    the encoder per utterance, and the default converter with one chosen per voice on the
+    calibration text."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    calibration = speak_at(calibration_text("en"), 1.0)
+    auto = AutoWorldConverter()
+    return {"adapted": (adapted, mapped),
+            "adapted-pitch": (PitchChoice(adapted, mapped), mapped),
+            "adapted-pitch-voice": (PitchChoice(adapted, mapped, calibration), mapped),
+            "world-auto-pitch": (PitchChoice(auto, feats), feats)}
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
@@ -607,11 +653,12 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else warp_variants(clips, texts, pairs, feats, speak_at) if mode == "--warp"
                  else clamp_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0-clamp"
                  else smooth_variants(clips, texts, pairs, feats, speak_at) if mode == "--smooth-map"
+                 else pitch_variants(clips, texts, pairs, feats, speak_at) if mode == "--pitch"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {}, "--warp": {}, "--f0-clamp": {},
-                         "--smooth-map": {},
+                         "--smooth-map": {}, "--pitch": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,

@@ -17,7 +17,12 @@ source's F0 tracked by the default tracker (swift) or harvest (knn without its w
 recorded). The frequency warp (:mod:`voxclone.convert.warp`) applied to the source before the
 map, its warp chosen by the mean voiced envelopes (``--warp``), by the log-F0 difference or by
 the speaker encoder (``--warp-f0``), by the encoder over five or nine warps, before or after the
-map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger blends.
+map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger blends;
+``--knn-keys``: knn's source keys taken from the source once WORLD has converted it;
+``--select``: one more setting (pitch, intonation width, blend) chosen per utterance by the
+encoder (``--select-wide``: a wider pitch grid, and pitch and width together); ``--pitch``:
+knn without and with its pitch choice (made as shipped, on the utterance's head). Rows recorded
+before knn chose its pitch pin it off (``pitches=()``).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ import numpy as np
 from voxclone.asr import transcribe
 from voxclone.audio.io import load
 from voxclone.convert.base import ConvertSettings
-from voxclone.convert.knn import KnnConfig
+from voxclone.convert.knn import KNN_PITCHES, KnnConfig, KnnConverter, _fit_length
+from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames
 from voxclone.audio.f0 import log_f0_stats
 from voxclone.audio.speaker import cosine, speaker_encoder
@@ -89,7 +95,7 @@ def mapped_pairs(conv: WorldConverter, pairs, target) -> tuple[np.ndarray, np.nd
 def dynamics_variants(clips, feats) -> dict:
     """Without ``--map``: world and knn, each with and without the dynamics; world also with
     the source's F0 by harvest."""
-    knn, dyn_knn = knn_converter(dynamics=False, warps=()), knn_converter(dynamics=True, warps=())
+    knn, dyn_knn = knn_converter(dynamics=False, warps=(), pitches=()), knn_converter(dynamics=True, warps=(), pitches=())
     knn_feats = knn.features(clips)
     plain, dyn = WorldConverter(dynamics=False), WorldConverter(dynamics=True)
     swift, harvest = ConvertSettings(), ConvertSettings(f0_method="harvest")
@@ -200,12 +206,12 @@ def range_variants(clips, feats) -> dict:
 
 def warp_variants(clips, feats) -> dict:
     """``--warp``: world and knn (with the dynamics) without and with the frequency warp."""
-    knn_feats = knn_converter().features(clips)  # with the embedding the warps need
+    knn_feats = knn_converter(pitches=()).features(clips)  # with the embedding the warps need
     swift = ConvertSettings()
     grid5 = (-0.08, -0.04, 0.0, 0.04, 0.08)
     if WARP_MODE == "blend":  # knn as it now is (with its warp), at larger blends
-        return {"knn": (knn_converter(), knn_feats, swift),
-                **{f"knn-b{b}": (knn_converter(knn=KnnConfig(blend=b)), knn_feats, swift)
+        return {"knn": (knn_converter(pitches=()), knn_feats, swift),
+                **{f"knn-b{b}": (knn_converter(knn=KnnConfig(blend=b), pitches=()), knn_feats, swift)
                    for b in (0.4, 0.55)}}
     if WARP_MODE == "enc":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
@@ -215,30 +221,132 @@ def warp_variants(clips, feats) -> dict:
                 "enc9": (warped(WorldConverter(dynamics=True), grid=tuple(np.round(np.arange(-0.08, 0.081, 0.02), 3))),
                          feats, swift),
                 "enc5-post": (warped(WorldConverter(dynamics=True), grid=grid5, post=True), feats, swift),
-                "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
-                "knn-enc5": (warped(knn_converter(warps=()), grid=grid5), knn_feats, swift)}
+                "knn-dyn": (knn_converter(warps=(), pitches=()), knn_feats, swift),
+                "knn-enc5": (warped(knn_converter(warps=(), pitches=()), grid=grid5), knn_feats, swift)}
     if WARP_MODE == "f0":
         feats = {**feats, "embedding": speaker_encoder().embed_many(clips).tolist()}
         return {"world-dyn": (WorldConverter(dynamics=True), feats, swift),
                 "f0-015": (warped(WorldConverter(dynamics=True), gamma=0.15), feats, swift),
                 "f0-03": (warped(WorldConverter(dynamics=True), gamma=0.3), feats, swift),
                 "enc": (warped(WorldConverter(dynamics=True), grid=(-0.08, -0.04, 0.0, 0.04, 0.08)), feats, swift),
-                "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
-                "knn-f0-03": (warped(knn_converter(warps=()), gamma=0.3), knn_feats, swift)}
+                "knn-dyn": (knn_converter(warps=(), pitches=()), knn_feats, swift),
+                "knn-f0-03": (warped(knn_converter(warps=(), pitches=()), gamma=0.3), knn_feats, swift)}
     return {"world-dyn": (WorldConverter(dynamics=True), feats, swift),
             "warp1": (warped(WorldConverter(dynamics=True), 1), feats, swift),
             "warp2": (warped(WorldConverter(dynamics=True), 2), feats, swift),
             "warp1-half": (warped(WorldConverter(dynamics=True), 1, 0.5), feats, swift),
-            "knn-dyn": (knn_converter(warps=()), knn_feats, swift),
-            "knn-warp1": (warped(knn_converter(warps=()), 1), knn_feats, swift)}
+            "knn-dyn": (knn_converter(warps=(), pitches=()), knn_feats, swift),
+            "knn-warp1": (warped(knn_converter(warps=(), pitches=()), 1), knn_feats, swift)}
+
+
+class ConvertedKeys(KnnConverter):
+    """``knn`` whose source keys come from the source already converted by WORLD (warped,
+    mapped, with the dynamics) rather than from the source speech, so they sit nearer the
+    voice's in the phonetic space; ``resynth``: the matching set's keys from each clip's own
+    WORLD resynthesis too, so both sides have been through the vocoder."""
+
+    def __init__(self, knn: KnnConfig = KnnConfig(), resynth: bool = False) -> None:
+        base = knn_converter()
+        super().__init__(knn=knn, keys=base._keys, pitches=())
+        self.resynth = resynth
+
+    def _clip_set(self, clip, an):
+        if not self.resynth:
+            return super()._clip_set(clip, an)
+        an = self.analyze(clip, self.config.target_f0_method)  # with its aperiodicity
+        stats = self._stats([an])
+        keys = self.keys(WorldConverter.synthesize(self, an, an.mcep, stats, stats, ConvertSettings()))
+        values, voiced, speech = self._windows(an, len(keys))
+        return MatchingSet(keys[speech], values[speech], voiced[speech])
+
+    def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
+        an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        an, source = self.warped_analysis(an, target, settings, source, timer)
+        src = source or self._stats([an])
+        mapped = self.mapped_mcep(an, src, target, 1.0)
+        world = WorldConverter.synthesize(
+            self, an, self.with_voice_dynamics(mapped, an, src, target, 1.0), src, target, settings)
+        bank = MatchingSet.from_text(target["matching_set"])
+        matched = self.matched_mcep(world, an, bank, mapped[:, 1:])
+        mcep = self.pulled_mcep(an, mapped, matched, self.knn.blend, settings.strength)
+        mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
+        out = self.synthesize(an, mcep, src, target, settings, timer)
+        return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
+
+
+def keys_variants(clips, feats) -> dict:
+    """``--knn-keys``: knn as it is against knn keyed on the WORLD-converted source (at blends
+    0.25 and 0.4), and with the matching set keyed on the clips' resynthesis as well."""
+    swift = ConvertSettings()
+    knn = knn_converter(pitches=())
+    knn_feats = knn.features(clips)
+    resynth = ConvertedKeys(resynth=True)
+    resynth_feats = resynth.features(clips)
+    return {"knn": (knn, knn_feats, swift),
+            "knn-ckeys": (ConvertedKeys(), knn_feats, swift),
+            "knn-ckeys-b0.4": (ConvertedKeys(KnnConfig(blend=0.4)), knn_feats, swift),
+            "knn-rkeys": (resynth, resynth_feats, swift),
+            "knn-rkeys-b0.4": (ConvertedKeys(KnnConfig(blend=0.4), resynth=True), resynth_feats,
+                               swift)}
+
+
+class Selecting:
+    """Converts with each of ``options`` (converter, settings) and keeps the output the speaker
+    encoder (resemblyzer) puts closest to the voice's clips: an upper bound of choosing one more
+    setting per utterance by the encoder, as the warp is chosen."""
+
+    def __init__(self, options) -> None:
+        self.options, self.chosen = options, []
+
+    def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
+        goal = np.asarray(target["embedding"], dtype=np.float32)
+        outs = [conv.convert(audio, target, s) for conv, s in self.options]
+        scores = [cosine(speaker_encoder().embed(o), goal) for o in outs]
+        best = int(np.argmax(scores))
+        self.chosen.append(best)
+        return outs[best]
+
+
+def select_variants(clips, feats) -> dict:
+    """``--select``: knn as it is, and knn with one more setting chosen per utterance by the
+    encoder: the pitch (−1.5, 0, +1.5 semitones over the mapped), the intonation's width
+    (×0.8, 1, 1.25) or the matched envelope's blend (0.25, 0.5)."""
+    knn = knn_converter(pitches=())
+    knn_feats = knn.features(clips)
+    swift = ConvertSettings()
+    pitch = Selecting([(knn, ConvertSettings(pitch_shift=p)) for p in (-1.5, 0.0, 1.5)])
+    width = Selecting([(knn, ConvertSettings(energy=e)) for e in (0.8, 1.0, 1.25)])
+    blend = Selecting([(knn, swift), (knn_converter(knn=KnnConfig(blend=0.5), pitches=()), swift)])
+    if SELECT_MODE == "wide":  # a wider pitch grid, and the pitch and width chosen together
+        pitch5 = Selecting([(knn, ConvertSettings(pitch_shift=p)) for p in (-3, -1.5, 0, 1.5, 3)])
+        both = Selecting([(knn, ConvertSettings(pitch_shift=p, energy=e))
+                          for p in (-1.5, 0.0, 1.5) for e in (0.8, 1.0, 1.25)])
+        return {"knn": (knn, knn_feats, swift), "knn-sel-pitch": (pitch, knn_feats, swift),
+                "knn-sel-pitch5": (pitch5, knn_feats, swift),
+                "knn-sel-pitch-width": (both, knn_feats, swift)}
+    return {"knn": (knn, knn_feats, swift), "knn-sel-pitch": (pitch, knn_feats, swift),
+            "knn-sel-width": (width, knn_feats, swift), "knn-sel-blend": (blend, knn_feats, swift)}
+
+
+def pitch_variants(clips, feats) -> dict:
+    """``--pitch``: knn as it was (its warp, no pitch choice) and as it is (the pitch offset of
+    ``KNN_PITCHES`` chosen on the utterance's head by WORLD conversions, as the warp is)."""
+    swift = ConvertSettings()
+    knn = knn_converter(pitches=KNN_PITCHES)
+    knn_feats = knn.features(clips)
+    return {"knn-nopitch": (knn_converter(pitches=()), knn_feats, swift),
+            "knn": (knn, knn_feats, swift)}
 
 
 WARP_MODE = ""
+SELECT_MODE = ""
 
 
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, world = Scorer(dnsmos=False), WorldConverter()
-    global WARP_MODE
+    global WARP_MODE, SELECT_MODE
+    SELECT_MODE = "wide" if mode == "--select-wide" else ""
+    mode = "--select" if SELECT_MODE else mode
     WARP_MODE = {"--warp-f0": "f0", "--warp-enc": "enc", "--knn-blend": "blend"}.get(mode, "")
     mode = "--warp" if WARP_MODE else mode
     tts = KokoroTTS() if mode == "--map" else None
@@ -254,6 +362,9 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
             refs = [scorer.embed(load(u.path)) for u in split.score]
             feats = world.features(clips)  # with the clips' energy_spread
             variants = (map_variants(clips, feats, tts, world) if mode == "--map"
+                        else keys_variants(clips, feats) if mode == "--knn-keys"
+                        else select_variants(clips, feats) if mode == "--select"
+                        else pitch_variants(clips, feats) if mode == "--pitch"
                         else warp_variants(clips, feats) if mode == "--warp"
                         else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))
@@ -267,7 +378,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                     scored = scorer.score(conv.convert(source, f, settings), refs, utt.transcript)
                     rows.append({**row, "method": vname, **{k: scored[k] for k in KEYS}})
                     if getattr(conv, "chosen", None):
-                        rows[-1]["warp"] = conv.chosen[-1]
+                        rows[-1]["choice" if isinstance(conv, Selecting) else "warp"] = conv.chosen[-1]
                     print(rows[-1], flush=True)
             Path(out_path).write_text(json.dumps(rows, indent=1))
     summary: dict[str, list[dict]] = {}

@@ -58,7 +58,7 @@ def features(convs: dict[str, Any], clips: list[Audio]) -> dict[str, dict]:
 def main(sets: str, speakers: str, variants: str, out_path: str) -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     convs: dict[str, Any] = {"world": WorldConverter(), "world-auto": AutoWorldConverter()}
-    convs.update({n: knn_converter(knn=KnnConfig(**kw), warps=()) for n, kw in json.loads(variants).items()})
+    convs.update({n: knn_converter(knn=KnnConfig(**kw), warps=(), pitches=()) for n, kw in json.loads(variants).items()})
     splits = [s for name in sets.split(",") for s in split_speakers(DATA / name, 20.0, 2, 0)[0]
               if s.speaker in speakers.split(",")]
     rows: list[dict] = []

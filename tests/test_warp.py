@@ -92,9 +92,42 @@ def test_warps_change_the_version_need_an_embedding_and_are_checked(espeak, warm
         WorldConverter(warps=(0.6,))
 
 
+def test_the_pitch_offset_is_the_encoders_choice_and_yields_to_an_asked_shift(espeak, warm_encoder):
+    """``pitches``: the mapped pitch offset by the candidate whose conversion of the head the
+    encoder prefers; the output is exactly that of the offset given by hand."""
+    from dataclasses import replace
+
+    from voxclone.audio.speaker import cosine, speaker_encoder
+
+    offsets = (-1.5, 0.0, 1.5)
+    conv, plain = WorldConverter(pitches=offsets), WorldConverter()
+    assert ":pitch-" in conv.version and conv.version != plain.version
+    target = conv.features([espeak.synthesize(TEXT, "en", "en-us+f3")])
+    source = espeak.synthesize(OTHER, "en", "en-us+m3")
+    an = conv.analyze(source, "dio")
+    chosen = conv.pitched_settings(an, target, DIO)
+    goal = np.asarray(target["embedding"], dtype=np.float32)
+    scores = [cosine(speaker_encoder().embed(plain.convert(source, target, replace(DIO, pitch_shift=p))),
+                     goal) for p in offsets]
+    assert chosen.pitch_shift == offsets[int(np.argmax(scores))]  # the utterance is under 8 s
+    np.testing.assert_array_equal(conv.convert(source, target, DIO).samples,
+                                  plain.convert(source, target, chosen).samples)
+    asked = replace(DIO, pitch_shift=-4.0)  # a shift of the caller's own: no choice
+    assert conv.pitched_settings(an, target, asked) is asked
+    still = ConvertSettings(strength=0.0, f0_method="dio")
+    assert conv.pitched_settings(an, target, still) is still
+    assert conv.pitched_settings(an, plain.features([source]), DIO) is DIO  # no embedding
+    with pytest.raises(InvalidSetting, match="pitches"):
+        WorldConverter(pitches=(3.0,))
+
+
 def test_knn_warps_by_default_and_keeps_the_length(espeak, warm_encoder):
+    from voxclone.convert.knn import KNN_PITCHES
+
     knn = knn_converter()
     assert knn.warps == WARPS and ":warp-" in knn.version
+    assert knn.pitches == () and ":pitch-" not in knn.version
+    assert ":pitch-" in knn_converter(pitches=KNN_PITCHES).version
     assert knn_converter(warps=()).version != knn.version
     feats = knn.features([espeak.synthesize(TEXT, "en", "en-us+m3")])
     assert "embedding" in feats and "matching_set" in feats

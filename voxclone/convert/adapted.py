@@ -60,13 +60,17 @@ class AdaptedConverter(WorldConverter):
     def __init__(self, config: WorldConfig = WorldConfig(),
                  frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
                  residual: bool = False, f0_blend: float = DEFAULT_F0_BLEND,
-                 dynamics: bool = DEFAULT_DYNAMICS, f0_smooth: int = 0) -> None:
+                 dynamics: bool = DEFAULT_DYNAMICS, f0_smooth: int = 0,
+                 pitches: tuple[float, ...] = ()) -> None:
         """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
         cannot tell, it falls back to WORLD's map rather than to an average envelope);
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
         alone); ``dynamics``: bring the frame energy's spread to the voice's; ``f0_smooth``:
-        frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none)."""
-        super().__init__(config, dynamics)
+        frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none);
+        ``pitches``: as :class:`~voxclone.convert.world.WorldConverter`'s, chosen on this
+        converter's own conversion of the utterance's head (off by default: not yet measured
+        as made here, on the head)."""
+        super().__init__(config, dynamics, pitches=pitches)
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
@@ -122,15 +126,28 @@ class AdaptedConverter(WorldConverter):
                                  "`voxclone voices adapt NAME` (or use another converter).")
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        settings = self.pitched_settings(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
-            mapped = self.mapped_mcep(an, src, target, 1.0)
-            learned = decoded_map(target["adaptation"]).predict(an.mcep, an.f0 > 0)
-            if self.residual:
-                learned = learned + mapped[:, 1:]
-            mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
-            mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
+            mcep = self._adapted_mcep(an, src, target, settings)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def _adapted_mcep(self, an: Analysis, src: Features, target: Features,
+                      settings: ConvertSettings) -> np.ndarray:
+        """The envelope (T, order+1): WORLD's map pulled toward the learned one on speech
+        frames, with the dynamics."""
+        mapped = self.mapped_mcep(an, src, target, 1.0)
+        learned = decoded_map(target["adaptation"]).predict(an.mcep, an.f0 > 0)
+        if self.residual:
+            learned = learned + mapped[:, 1:]
+        mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
+        return self.with_voice_dynamics(mcep, an, src, target, settings.strength)
+
+    def _choice_conversion(self, an: Analysis, src: Features, target: Features,
+                           settings: ConvertSettings) -> Audio:
+        """The pitch choice compares this converter's own output (its map is a small MLP)."""
+        return self.synthesize(an, self._adapted_mcep(an, src, target, settings), src, target,
+                               settings)
 
     def dynamics_ratio(self, an: Analysis, src: Features, target: Features) -> float:
         """The ratio learned on the parallel pairs (the same words on both sides), 1.0 if none."""

@@ -44,6 +44,10 @@ class WorldConfig:
     class_shrink: float = 30.0
 
 
+MAX_PITCH_OFFSET = 2.0
+"""Largest pitch offset (semitones) a converter may choose: on the dev set a speaker's clips'
+mean F0 spreads by 0.8 semitones (standard deviation; ranges 0.9–3.5) about their own mean."""
+
 DEFAULT_DYNAMICS = False
 """Whether ``world`` and ``world-auto`` bring the frame energy's spread to the target's: off,
 because it costs espeak-ng's speech words (dev set, librispeech-other + vctk: WER 0.458 against
@@ -70,13 +74,15 @@ class WorldConverter:
     ``dynamics`` the frame energy's spread over speech frames is brought to the target's
     (:mod:`voxclone.convert.dynamics`). With ``warps`` the source's formants are first moved by
     the frequency warp (:mod:`voxclone.convert.warp`) whose conversion the speaker encoder puts
-    closest to the target's clips (``target["embedding"]``), chosen per utterance.
+    closest to the target's clips (``target["embedding"]``), chosen per utterance; with
+    ``pitches`` the mapped pitch is then offset by the one of those semitones the encoder prefers
+    (unless the call asks for a pitch shift of its own).
     """
 
     name = "world"
 
     def __init__(self, config: WorldConfig = WorldConfig(), dynamics: bool = DEFAULT_DYNAMICS,
-                 warps: tuple[float, ...] = ()) -> None:
+                 warps: tuple[float, ...] = (), pitches: tuple[float, ...] = ()) -> None:
         self.config = config
         self.fft_size = pyworld.get_cheaptrick_fft_size(config.sample_rate, 71.0)
         key = "-".join(str(v) for v in asdict(config).values())
@@ -89,6 +95,12 @@ class WorldConverter:
             raise InvalidSetting(f"warps={warps}: use all-pass constants between -0.5 and 0.5.")
         if self.warps:
             self.version += ":warp-" + "-".join(str(w) for w in self.warps)
+        self.pitches = tuple(float(p) for p in pitches)
+        if any(abs(p) > MAX_PITCH_OFFSET for p in self.pitches):
+            raise InvalidSetting(f"pitches={pitches}: use offsets within ±{MAX_PITCH_OFFSET:g} "
+                                 "semitones (a speaker's own utterances vary by about that much).")
+        if self.pitches:
+            self.version += ":pitch-" + "-".join(str(p) for p in self.pitches)
 
     def analyze(self, audio: Audio, method: F0Method = "harvest",
                 aperiodicity: bool = True) -> Analysis:
@@ -114,8 +126,9 @@ class WorldConverter:
             [self.analyze(c, self.config.target_f0_method, False) for c in clips]), clips)
 
     def with_embedding(self, features: Features, clips: list[Audio]) -> Features:
-        """``features`` plus the clips' speaker embedding (256 floats) where ``warps`` need it."""
-        if self.warps:
+        """``features`` plus the clips' speaker embedding (256 floats) where ``warps`` or
+        ``pitches`` need it."""
+        if self.warps or self.pitches:
             features["embedding"] = speaker_encoder().embed_many(clips).tolist()
         return features
 
@@ -151,6 +164,7 @@ class WorldConverter:
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
         an, source = self.warped_analysis(an, target, settings, source, timer)
+        settings = self.pitched_settings(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mcep = self.with_voice_dynamics(self.mapped_mcep(an, src, target, settings.strength),
@@ -173,14 +187,46 @@ class WorldConverter:
             def converted(beta: float) -> Audio:
                 part = _warped(head, beta)
                 src = source if beta == 0.0 and source else self._stats([part])
-                mcep = WorldConverter.with_voice_dynamics(
-                    self, WorldConverter.mapped_mcep(self, part, src, target, settings.strength),
-                    part, src, target, settings.strength)
-                return WorldConverter.synthesize(self, part, mcep, src, target, settings)
+                return self._world_conversion(part, src, target, settings)
 
             best, best_score = closest_to(goal, ((beta, converted(beta)) for beta in self.warps), 0.0)
         log.debug("warp %s chosen (cosine %.3f)", best, best_score)
         return (an, source) if best == 0.0 else (_warped(an, best), None)
+
+    def pitched_settings(self, an: Analysis, target: Features, settings: ConvertSettings,
+                         source: Features | None = None,
+                         timer: StageTimer | None = None) -> ConvertSettings:
+        """``settings`` with the pitch offset of ``pitches`` whose WORLD conversion of the
+        utterance's first :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS` (``an``, already
+        warped) the speaker encoder puts closest to ``target["embedding"]``. Unchanged without
+        ``pitches``, an embedding or strength, or when ``settings`` shifts the pitch itself."""
+        if (not self.pitches or "embedding" not in target or settings.strength == 0.0
+                or settings.pitch_shift != 0.0):
+            return settings
+        with maybe_stage(timer, "pitch choice"):
+            head = _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
+            src = source or self._stats([head])
+            goal = np.asarray(target["embedding"], dtype=np.float32)
+            best, best_score = closest_to(goal, (
+                (p, self._choice_conversion(head, src, target, replace(settings, pitch_shift=p)))
+                for p in self.pitches), 0.0)
+        log.debug("pitch offset %+g st chosen (cosine %.3f)", best, best_score)
+        return replace(settings, pitch_shift=best)
+
+    def _choice_conversion(self, an: Analysis, src: Features, target: Features,
+                           settings: ConvertSettings) -> Audio:
+        """The conversion of the utterance's head the pitch choice compares: WORLD's own here
+        (cheap; a subclass whose own map is as cheap compares its own)."""
+        return self._world_conversion(an, src, target, settings)
+
+    def _world_conversion(self, an: Analysis, src: Features, target: Features,
+                          settings: ConvertSettings) -> Audio:
+        """WORLD's own conversion of ``an`` (its map and dynamics, whatever a subclass adds):
+        what the warp and pitch choices compare."""
+        mcep = WorldConverter.with_voice_dynamics(
+            self, WorldConverter.mapped_mcep(self, an, src, target, settings.strength),
+            an, src, target, settings.strength)
+        return WorldConverter.synthesize(self, an, mcep, src, target, settings)
 
     def with_voice_dynamics(self, mcep: np.ndarray, an: Analysis, src: Features, target: Features,
                             strength: float) -> np.ndarray:

@@ -31,7 +31,7 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     start = time.perf_counter()
     knn.matching_set([reference], [analysis])
     set_s = time.perf_counter() - start
-    unwarped = knn_converter(warps=())
+    unwarped = knn_converter(warps=(), pitches=())
     unwarped_s, _ = median_time(lambda: unwarped.convert(source, features, ConvertSettings(f0_method="dio")),
                                 runs)
     return {"reference_s": round(reference.duration, 1),

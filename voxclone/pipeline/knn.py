@@ -14,10 +14,11 @@ from voxclone.convert.world import WorldConfig
 
 
 def knn_converter(config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
-                  dynamics: bool = KNN_DYNAMICS, warps: tuple[float, ...] = WARPS) -> KnnConverter:
+                  dynamics: bool = KNN_DYNAMICS, warps: tuple[float, ...] = WARPS,
+                  pitches: tuple[float, ...] = ()) -> KnnConverter:
     """A knn converter whose keys are block ``knn.layer`` of Whisper ``knn.encoder``."""
     return KnnConverter(config, knn, partial(phonetic_keys, name=knn.encoder, layer=knn.layer),
-                        dynamics, warps)
+                        dynamics, warps, pitches)
 
 
 register_converter("knn", knn_converter)
