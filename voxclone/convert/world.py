@@ -181,7 +181,7 @@ class WorldConverter:
         if not self.warps or "embedding" not in target or settings.strength == 0.0:
             return an, source
         with maybe_stage(timer, "warp choice"):
-            head = _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
+            head = self._choice_head(an)
             goal = np.asarray(target["embedding"], dtype=np.float32)
 
             def converted(beta: float) -> Audio:
@@ -204,7 +204,7 @@ class WorldConverter:
                 or settings.pitch_shift != 0.0):
             return settings
         with maybe_stage(timer, "pitch choice"):
-            head = _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
+            head = self._choice_head(an)
             src = source or self._stats([head])
             goal = np.asarray(target["embedding"], dtype=np.float32)
             best, best_score = closest_to(goal, (
@@ -212,6 +212,11 @@ class WorldConverter:
                 for p in self.pitches), 0.0)
         log.debug("pitch offset %+g st chosen (cosine %.3f)", best, best_score)
         return replace(settings, pitch_shift=best)
+
+    def _choice_head(self, an: Analysis) -> Analysis:
+        """The utterance's first :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS`, which the
+        warp and pitch choices convert."""
+        return _head(an, round(WARP_CHOICE_SECONDS * 1000.0 / self.config.frame_period_ms))
 
     def _choice_conversion(self, an: Analysis, src: Features, target: Features,
                            settings: ConvertSettings) -> Audio:
@@ -221,8 +226,8 @@ class WorldConverter:
 
     def _world_conversion(self, an: Analysis, src: Features, target: Features,
                           settings: ConvertSettings) -> Audio:
-        """WORLD's own conversion of ``an`` (its map and dynamics, whatever a subclass adds):
-        what the warp and pitch choices compare."""
+        """WORLD's own conversion of ``an`` (its map, dynamics and synthesis, never a
+        subclass's overrides): what the warp and pitch choices compare."""
         mcep = WorldConverter.with_voice_dynamics(
             self, WorldConverter.mapped_mcep(self, an, src, target, settings.strength),
             an, src, target, settings.strength)
