@@ -35,7 +35,8 @@ converted envelope chosen per voice by the speaker encoder on the calibration te
 default converter and world-auto; ``--f0-clamp`` the default converter without its F0 map and
 with its F0 held within 1.5 or 2 standard deviations of the voice's mean; ``--smooth-map`` the
 map's correction of WORLD's envelope smoothed in time; ``--pitch`` a pitch offset (±1.5
-semitones) chosen by the speaker encoder, per utterance or per voice on the calibration text.
+semitones) chosen by the speaker encoder, per utterance or per voice on the calibration text;
+``--pitch-head`` the default converter's own pitch choice, made as shipped on the head.
 """
 
 from __future__ import annotations
@@ -621,6 +622,16 @@ def pitch_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "world-auto-pitch": (PitchChoice(auto, feats), feats)}
 
 
+def pitch_head_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--pitch-head``: the default converter without and with its own pitch choice (the
+    offset of :data:`PITCHES` chosen on its conversion of the utterance's head, as shipped);
+    both read the same learned map."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    return {"adapted": (adapted, mapped),
+            "adapted-pitch-head": (AdaptedConverter(pitches=PITCHES), mapped)}
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
@@ -654,11 +665,13 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else clamp_variants(clips, texts, pairs, feats, speak_at) if mode == "--f0-clamp"
                  else smooth_variants(clips, texts, pairs, feats, speak_at) if mode == "--smooth-map"
                  else pitch_variants(clips, texts, pairs, feats, speak_at) if mode == "--pitch"
+                 else pitch_head_variants(clips, texts, pairs, feats, speak_at)
+                 if mode == "--pitch-head"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {}, "--warp": {}, "--f0-clamp": {},
-                         "--smooth-map": {}, "--pitch": {},
+                         "--smooth-map": {}, "--pitch": {}, "--pitch-head": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,

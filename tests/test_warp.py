@@ -121,6 +121,27 @@ def test_the_pitch_offset_is_the_encoders_choice_and_yields_to_an_asked_shift(es
         WorldConverter(pitches=(3.0,))
 
 
+def test_the_warps_winning_head_stands_for_the_unshifted_pitch(espeak, warm_encoder, monkeypatch):
+    """With warps and pitches both on, the offset-0 candidate is the warp's winning head
+    conversion: the same choice as made afresh, one WORLD conversion fewer."""
+    conv = WorldConverter(warps=WARPS, pitches=(-1.5, 0.0, 1.5))
+    target = conv.features([espeak.synthesize(TEXT, "en", "en-us+f3")])
+    an = conv.analyze(espeak.synthesize(OTHER, "en", "en-us+m3"), "dio")
+    calls: list[int] = []
+    made = WorldConverter._world_conversion
+
+    def counted(self, *args):
+        calls.append(1)
+        return made(self, *args)
+
+    monkeypatch.setattr(WorldConverter, "_world_conversion", counted)
+    warped, stats, settings = conv.chosen_analysis(an, target, DIO)
+    assert len(calls) == len(WARPS) + 3 - 1
+    again, again_stats = conv.warped_analysis(an, target, DIO)
+    np.testing.assert_array_equal(warped.mcep, again.mcep)
+    assert settings == conv.pitched_settings(again, target, DIO, again_stats)
+
+
 def test_knn_warps_by_default_and_keeps_the_length(espeak, warm_encoder):
     from voxclone.convert.knn import KNN_PITCHES
 

@@ -149,8 +149,7 @@ class KnnConverter(WorldConverter):
                                  "profile with the knn converter.")
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
-        an, source = self.warped_analysis(an, target, settings, source, timer)
-        settings = self.pitched_settings(an, target, settings, source, timer)
+        an, source, settings = self.chosen_analysis(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mapped = self.mapped_mcep(an, src, target, 1.0)

@@ -163,13 +163,23 @@ class WorldConverter:
         """
         with maybe_stage(timer, "analysis"):
             an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
-        an, source = self.warped_analysis(an, target, settings, source, timer)
-        settings = self.pitched_settings(an, target, settings, source, timer)
+        an, source, settings = self.chosen_analysis(an, target, settings, source, timer)
         with maybe_stage(timer, "conversion"):
             src = source or self._stats([an])
             mcep = self.with_voice_dynamics(self.mapped_mcep(an, src, target, settings.strength),
                                             an, src, target, settings.strength)
         return self.synthesize(an, mcep, src, target, settings, timer)
+
+    def chosen_analysis(self, an: Analysis, target: Features, settings: ConvertSettings,
+                        source: Features | None = None, timer: StageTimer | None = None
+                        ) -> tuple[Analysis, Features | None, ConvertSettings]:
+        """``an`` warped as :meth:`warped_analysis` chooses, the source statistics to map it
+        with, and ``settings`` with the pitch offset :meth:`pitched_settings` chooses; the warp's
+        winning head conversion stands for the unshifted pitch candidate (it is the same audio)."""
+        an, source, unshifted = self._warp_choice(an, target, settings, source, timer)
+        if type(self)._choice_conversion is not WorldConverter._choice_conversion:
+            unshifted = None  # the pitch choice compares another conversion than the warp's
+        return an, source, self.pitched_settings(an, target, settings, source, timer, unshifted)
 
     def warped_analysis(self, an: Analysis, target: Features, settings: ConvertSettings,
                         source: Features | None = None,
@@ -178,28 +188,40 @@ class WorldConverter:
         :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS` the speaker encoder puts closest to
         ``target["embedding"]``, and the source statistics to map it with (None: measure them
         on the warped frames). Unchanged without ``warps``, an embedding or strength."""
+        return self._warp_choice(an, target, settings, source, timer)[:2]
+
+    def _warp_choice(self, an: Analysis, target: Features, settings: ConvertSettings,
+                     source: Features | None, timer: StageTimer | None
+                     ) -> tuple[Analysis, Features | None, Audio | None]:
+        """:meth:`warped_analysis`'s result and the winner's head conversion (None: no choice)."""
         if not self.warps or "embedding" not in target or settings.strength == 0.0:
-            return an, source
+            return an, source, None
         with maybe_stage(timer, "warp choice"):
             head = self._choice_head(an)
             goal = np.asarray(target["embedding"], dtype=np.float32)
+            heads: dict[float, Audio] = {}
 
             def converted(beta: float) -> Audio:
                 part = _warped(head, beta)
                 src = source if beta == 0.0 and source else self._stats([part])
-                return self._world_conversion(part, src, target, settings)
+                heads[beta] = self._world_conversion(part, src, target, settings)
+                return heads[beta]
 
             best, best_score = closest_to(goal, ((beta, converted(beta)) for beta in self.warps), 0.0)
         log.debug("warp %s chosen (cosine %.3f)", best, best_score)
-        return (an, source) if best == 0.0 else (_warped(an, best), None)
+        if best == 0.0:
+            return an, source, heads.get(0.0)
+        return _warped(an, best), None, heads[best]
 
     def pitched_settings(self, an: Analysis, target: Features, settings: ConvertSettings,
-                         source: Features | None = None,
-                         timer: StageTimer | None = None) -> ConvertSettings:
-        """``settings`` with the pitch offset of ``pitches`` whose WORLD conversion of the
-        utterance's first :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS` (``an``, already
-        warped) the speaker encoder puts closest to ``target["embedding"]``. Unchanged without
-        ``pitches``, an embedding or strength, or when ``settings`` shifts the pitch itself."""
+                         source: Features | None = None, timer: StageTimer | None = None,
+                         unshifted: Audio | None = None) -> ConvertSettings:
+        """``settings`` with the pitch offset of ``pitches`` whose conversion (by
+        :meth:`_choice_conversion`) of the utterance's first
+        :data:`~voxclone.convert.warp.WARP_CHOICE_SECONDS` (``an``, already warped) the speaker
+        encoder puts closest to ``target["embedding"]``; ``unshifted``, when given, is that
+        conversion at offset 0 already made. Unchanged without ``pitches``, an embedding or
+        strength, or when ``settings`` shifts the pitch itself."""
         if (not self.pitches or "embedding" not in target or settings.strength == 0.0
                 or settings.pitch_shift != 0.0):
             return settings
@@ -207,9 +229,13 @@ class WorldConverter:
             head = self._choice_head(an)
             src = source or self._stats([head])
             goal = np.asarray(target["embedding"], dtype=np.float32)
-            best, best_score = closest_to(goal, (
-                (p, self._choice_conversion(head, src, target, replace(settings, pitch_shift=p)))
-                for p in self.pitches), 0.0)
+
+            def converted(p: float) -> Audio:
+                if p == 0.0 and unshifted is not None:
+                    return unshifted
+                return self._choice_conversion(head, src, target, replace(settings, pitch_shift=p))
+
+            best, best_score = closest_to(goal, ((p, converted(p)) for p in self.pitches), 0.0)
         log.debug("pitch offset %+g st chosen (cosine %.3f)", best, best_score)
         return replace(settings, pitch_shift=best)
 
