@@ -60,7 +60,7 @@ from voxclone.convert.prosody_map import f0_inputs, fit_f0_map
 from voxclone.convert.knn import KnnConverter
 from voxclone.convert.matching_set import MatchingSet
 from voxclone.convert.warp import warp
-from voxclone.convert.world import WorldConverter
+from voxclone.convert.world import PITCH_CHOICES, WorldConverter
 from voxclone.convert.world_auto import AutoWorldConverter
 from voxclone.eval.dataset import split_speakers
 from voxclone.eval.runner import _speakable
@@ -577,7 +577,7 @@ def warp_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "world-auto-warp": (auto, feats)}
 
 
-PITCHES = (-1.5, 0.0, 1.5)
+PITCHES = PITCH_CHOICES
 """``--pitch``: semitones over the mapped pitch the speaker encoder chooses from."""
 
 
@@ -611,8 +611,8 @@ class PitchChoice:
 def pitch_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """``--pitch``: the default converter and world-auto, each with a pitch offset chosen by
     the encoder per utterance, and the default converter with one chosen per voice on the
-    calibration text."""
-    adapted = AdaptedConverter()
+    calibration text (on the converter without its own choice)."""
+    adapted = AdaptedConverter(pitches=())
     mapped = {**feats, **adapted.adaptation(pairs)}
     calibration = speak_at(calibration_text("en"), 1.0)
     auto = AutoWorldConverter()
@@ -625,8 +625,9 @@ def pitch_variants(clips, texts, pairs, feats, speak_at) -> dict:
 def pitch_head_variants(clips, texts, pairs, feats, speak_at) -> dict:
     """``--pitch-head``: the default converter without and with its own pitch choice (the
     offset of :data:`PITCHES` chosen on its conversion of the utterance's head, as shipped);
+    ``adapted`` is the converter before the choice came on by default;
     both read the same learned map."""
-    adapted = AdaptedConverter()
+    adapted = AdaptedConverter(pitches=())
     mapped = {**feats, **adapted.adaptation(pairs)}
     return {"adapted": (adapted, mapped),
             "adapted-pitch-head": (AdaptedConverter(pitches=PITCHES), mapped)}

@@ -41,6 +41,9 @@ def test_registered_with_its_own_version(world):
     assert AdaptedConverter(blend=1.0).version != conv.version
     assert AdaptedConverter(residual=True).version != conv.version
     assert AdaptedConverter(frame_map=FrameMapConfig(hidden=64)).version != conv.version
+    unpitched = AdaptedConverter(pitches=())  # the pitch choice is made at conversion:
+    assert unpitched.version != conv.version  # another output,
+    assert unpitched.adaptation_version == conv.adaptation_version == unpitched.version  # same map
     with pytest.raises(InvalidSetting):
         AdaptedConverter(blend=1.5)
 

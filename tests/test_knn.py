@@ -156,7 +156,7 @@ def test_bench_row(voice, espeak):
     assert row["build_s_per_min"] > 0 and row["rtf"] > 0 and row["entries"] > 250
     assert 0 < row["matching_set_s_per_min"] < row["build_s_per_min"]
     assert 0 < row["unwarped_rtf"]
-    assert "knn converter" in knn_markdown(row) and "without the warp choice" in knn_markdown(row)
+    assert "knn converter" in knn_markdown(row) and "without the warp and pitch choices" in knn_markdown(row)
 
 
 def test_matching_in_blocks_gives_the_same_neighbours(monkeypatch):

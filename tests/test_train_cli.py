@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import types
 from pathlib import Path
 
@@ -20,9 +19,10 @@ torch.set_num_threads(1)
 
 def _fake_asr(monkeypatch):
     """The prompt transcript comes from the ASR; this test is not about it."""
-    module = types.ModuleType("voxclone.asr")
-    module.transcribe = lambda audio, lang=None: types.SimpleNamespace(text=ARCTIC_TEXT, language="en", words=[])
-    monkeypatch.setitem(sys.modules, "voxclone.asr", module)
+    import voxclone.asr
+
+    monkeypatch.setattr(voxclone.asr, "transcribe", lambda audio, lang=None, **_: types.SimpleNamespace(
+        text=ARCTIC_TEXT, language="en", words=[]))
 
 
 def test_prepare_configure_train_and_speak(tmp_path, monkeypatch):

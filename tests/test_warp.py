@@ -147,8 +147,8 @@ def test_knn_warps_by_default_and_keeps_the_length(espeak, warm_encoder):
 
     knn = knn_converter()
     assert knn.warps == WARPS and ":warp-" in knn.version
-    assert knn.pitches == () and ":pitch-" not in knn.version
-    assert ":pitch-" in knn_converter(pitches=KNN_PITCHES).version
+    assert knn.pitches == KNN_PITCHES and ":pitch-" in knn.version
+    assert ":pitch-" not in knn_converter(pitches=()).version
     assert knn_converter(warps=()).version != knn.version
     feats = knn.features([espeak.synthesize(TEXT, "en", "en-us+m3")])
     assert "embedding" in feats and "matching_set" in feats

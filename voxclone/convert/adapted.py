@@ -24,7 +24,7 @@ from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
 from voxclone.convert import prosody_map
 from voxclone.convert.frame_map import FrameMap, FrameMapConfig, context_frames, decoded_map
-from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
+from voxclone.convert.world import PITCH_CHOICES, Analysis, WorldConfig, WorldConverter
 from voxclone.errors import InvalidSetting, ReferenceTooShort
 from voxclone.timing import StageTimer, maybe_stage
 
@@ -61,15 +61,14 @@ class AdaptedConverter(WorldConverter):
                  frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
                  residual: bool = False, f0_blend: float = DEFAULT_F0_BLEND,
                  dynamics: bool = DEFAULT_DYNAMICS, f0_smooth: int = 0,
-                 pitches: tuple[float, ...] = ()) -> None:
+                 pitches: tuple[float, ...] = PITCH_CHOICES) -> None:
         """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
         cannot tell, it falls back to WORLD's map rather than to an average envelope);
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
         alone); ``dynamics``: bring the frame energy's spread to the voice's; ``f0_smooth``:
         frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none);
         ``pitches``: as :class:`~voxclone.convert.world.WorldConverter`'s, chosen on this
-        converter's own conversion of the utterance's head (off by default: not yet measured
-        as made here, on the head)."""
+        converter's own conversion of the utterance's head (``()``: no choice)."""
         super().__init__(config, dynamics, pitches=pitches)
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
@@ -81,6 +80,9 @@ class AdaptedConverter(WorldConverter):
                         + (":residual" if residual else "")
                         + (f":f0-{f0_blend}" if f0_blend else "")
                         + (f":f0-smooth-{f0_smooth}" if f0_smooth else ""))
+        self.adaptation_version = self.version.replace(self.pitch_tag, "", 1)
+        """What a learned map depends on: ``version`` less the pitch choice, which is made at
+        conversion (a map learned before the choice came on stays valid)."""
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs`` (with

@@ -25,18 +25,15 @@ from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features
 from voxclone.convert.matching_set import MatchingSet, unit, window_means
 from voxclone.convert.warp import WARPS
-from voxclone.convert.world import Analysis, WorldConfig, WorldConverter
+from voxclone.convert.world import PITCH_CHOICES, Analysis, WorldConfig, WorldConverter
 from voxclone.errors import AudioError, EngineUnavailable, InvalidSetting
 from voxclone.timing import StageTimer, maybe_stage
 
 KNN_DYNAMICS = True
 """knn brings the frame energy's spread to the voice's (:mod:`voxclone.convert.dynamics`):
 measured on the dev set's conversions, where its sources are recorded speech (README)."""
-KNN_PITCHES = (-1.5, 0.0, 1.5)
-"""Pitch offsets (semitones over the mapped pitch) to choose from by the speaker encoder, per
-utterance: ``knn_converter(pitches=KNN_PITCHES)``. Off by default until the choice as made
-here (on the head, by WORLD conversions) is measured; choosing on the whole output gained
-+0.011 / +0.024 (resemblyzer / referee) on the dev set's 14 conversions (README)."""
+KNN_PITCHES = PITCH_CHOICES
+"""knn chooses its pitch offset per utterance among these (``pitches=()``: no choice)."""
 SUPPORTED_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 """Input sample rates (Hz) accepted; the phonetic encoder runs at 16 kHz."""
 
@@ -74,7 +71,7 @@ class KnnConverter(WorldConverter):
     def __init__(self, config: WorldConfig = WorldConfig(), knn: KnnConfig = KnnConfig(),
                  keys: Callable[[Audio], np.ndarray] | None = None,
                  dynamics: bool = KNN_DYNAMICS, warps: tuple[float, ...] = WARPS,
-                 pitches: tuple[float, ...] = ()) -> None:
+                 pitches: tuple[float, ...] = KNN_PITCHES) -> None:
         """``keys``: audio → its phonetic keys (T, D), one per 20 ms, as ``knn.encoder`` and
         ``knn.layer`` name them (the pipeline layer hands in the Whisper encoder's);
         ``dynamics``, ``warps``, ``pitches``: as :class:`~voxclone.convert.world.WorldConverter`'s

@@ -47,6 +47,10 @@ class WorldConfig:
 MAX_PITCH_OFFSET = 2.0
 """Largest pitch offset (semitones) a converter may choose: on the dev set a speaker's clips'
 mean F0 spreads by 0.8 semitones (standard deviation; ranges 0.9–3.5) about their own mean."""
+PITCH_CHOICES = (-1.5, 0.0, 1.5)
+"""The pitch offsets (semitones over the mapped pitch) ``knn`` and ``adapted`` choose from by
+the speaker encoder, per utterance, on its first 8 s (README: +0.010 / +0.017 resemblyzer /
+referee on the dev set's conversions, +0.012 / +0.016 on its cloned speech)."""
 
 DEFAULT_DYNAMICS = False
 """Whether ``world`` and ``world-auto`` bring the frame energy's spread to the target's: off,
@@ -99,8 +103,9 @@ class WorldConverter:
         if any(abs(p) > MAX_PITCH_OFFSET for p in self.pitches):
             raise InvalidSetting(f"pitches={pitches}: use offsets within ±{MAX_PITCH_OFFSET:g} "
                                  "semitones (a speaker's own utterances vary by about that much).")
-        if self.pitches:
-            self.version += ":pitch-" + "-".join(str(p) for p in self.pitches)
+        self.pitch_tag = (":pitch-" + "-".join(str(p) for p in self.pitches)) if self.pitches else ""
+        """The part of ``version`` the pitch choice adds (empty without it)."""
+        self.version += self.pitch_tag
 
     def analyze(self, audio: Audio, method: F0Method = "harvest",
                 aperiodicity: bool = True) -> Analysis:

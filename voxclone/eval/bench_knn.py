@@ -16,7 +16,7 @@ def run_knn_bench(reference: Audio, source: Audio, runs: int = 3) -> dict[str, A
     """Feature build of ``reference`` (knn: WORLD analysis + matching set; WORLD alone; the
     matching set alone, from the WORLD analysis the profile makes anyway) and the RTF of
     converting ``source`` (``dio`` F0, as ``say`` does), medians over ``runs``; ``unwarped_rtf``:
-    the same converter without its warp choice."""
+    the same converter without its warp and pitch choices."""
     from voxclone.eval.bench import median_time, rtf_beside_world
 
     knn, world = knn_converter(), get_converter("world")
@@ -49,5 +49,5 @@ def knn_markdown(r: dict[str, Any]) -> str:
             f"built in {r['build_s_per_min']} s per minute (WORLD features alone "
             f"{r['world_build_s_per_min']} s, the set from their analysis "
             f"{r['matching_set_s_per_min']} s); converting {r['input_s']} s: RTF {r['rtf']} "
-            f"(without the warp choice {r.get('unwarped_rtf', '–')}; WORLD {r['world_rtf']}, "
+            f"(without the warp and pitch choices {r.get('unwarped_rtf', '–')}; WORLD {r['world_rtf']}, "
             f"×{r['over_world']})")

@@ -86,7 +86,7 @@ def voice_adaptation(converter: AdaptedConverter, tts_name: str, voice_id: str,
     voice's map is read or learned beside it). Clips that
     cannot give a map (ReferenceTooShort) are remembered as such in the cache, so the next call
     refuses at once."""
-    key = json.dumps([ADAPT_VERSION, tts_name, voice_id, converter.version,
+    key = json.dumps([ADAPT_VERSION, tts_name, voice_id, converter.adaptation_version,
                       sorted(clip_hashes), asr])
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     path = Path(cache_dir) / "adaptations" / f"{digest}.json" if cache_dir else None
