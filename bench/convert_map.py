@@ -21,7 +21,8 @@ map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger bl
 ``--knn-keys``: knn's source keys taken from the source once WORLD has converted it;
 ``--select``: one more setting (pitch, intonation width, blend) chosen per utterance by the
 encoder (``--select-wide``: a wider pitch grid, and pitch and width together); ``--pitch``:
-knn without and with its pitch choice (made as shipped, on the utterance's head). Rows recorded
+knn without and with its pitch choice (made as shipped, on the utterance's head);
+``--pitch-more``: a wider pitch grid, and the intonation width chosen after it. Rows recorded
 before knn chose its pitch pin it off (``pitches=()``).
 """
 
@@ -338,6 +339,42 @@ def pitch_variants(clips, feats) -> dict:
             "knn": (knn, knn_feats, swift)}
 
 
+class WidthChoosing(KnnConverter):
+    """``--pitch-more``: knn as shipped, then the intonation width of ``widths`` (``energy``)
+    chosen by the encoder on the utterance's head too, after the pitch."""
+
+    def __init__(self, widths: tuple[float, ...] = (0.8, 1.0, 1.25)) -> None:
+        super().__init__(keys=knn_converter()._keys)
+        self.widths = widths
+
+    def pitched_settings(self, an, target, settings, source=None, timer=None, unshifted=None):
+        from dataclasses import replace
+
+        from voxclone.audio.speaker import closest_to
+
+        chosen = super().pitched_settings(an, target, settings, source, timer, unshifted)
+        if settings.energy != 1.0 or "embedding" not in target:
+            return chosen
+        head = self._choice_head(an)
+        src = source or self._stats([head])
+        goal = np.asarray(target["embedding"], dtype=np.float32)
+        best, _ = closest_to(goal, ((w, self._choice_conversion(head, src, target, replace(chosen, energy=w)))
+                                    for w in self.widths), 1.0)
+        return replace(chosen, energy=best)
+
+
+def pitch_more_variants(clips, feats) -> dict:
+    """``--pitch-more``: knn as shipped; with a pitch grid of ±2 (3 and 5 offsets); with the
+    intonation width chosen after the pitch."""
+    swift = ConvertSettings()
+    knn = knn_converter()
+    knn_feats = knn.features(clips)
+    return {"knn": (knn, knn_feats, swift),
+            "knn-pitch2": (knn_converter(pitches=(-2.0, 0.0, 2.0)), knn_feats, swift),
+            "knn-pitch5": (knn_converter(pitches=(-2.0, -1.0, 0.0, 1.0, 2.0)), knn_feats, swift),
+            "knn-width": (WidthChoosing(), knn_feats, swift)}
+
+
 WARP_MODE = ""
 SELECT_MODE = ""
 
@@ -365,6 +402,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                         else keys_variants(clips, feats) if mode == "--knn-keys"
                         else select_variants(clips, feats) if mode == "--select"
                         else pitch_variants(clips, feats) if mode == "--pitch"
+                        else pitch_more_variants(clips, feats) if mode == "--pitch-more"
                         else warp_variants(clips, feats) if mode == "--warp"
                         else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))

@@ -159,8 +159,9 @@ def test_convert_endpoint(client: TestClient, espeak, tmp_path: Path):
 def test_convert_falls_back_for_a_short_voice_only_when_no_converter_is_named(warm_home: Path, espeak,
                                                                              tmp_path: Path):
     """The arctic voice's 3.2 s of speech are too few for knn's matching set: with the server's
-    default converter (auto: knn) world converts it, as ``voxclone convert`` does; a request
-    that names knn gets the error instead, as ``--converter knn`` does."""
+    default converter (auto: knn), or with engine "auto", world converts it, as ``voxclone
+    convert`` does; a request that names knn gets the error instead, as ``--converter knn``
+    does."""
     (warm_home / "serve" / "settings.json").unlink()  # the default setting: auto
     src = save(espeak.synthesize("The quick brown fox jumps over the lazy dog.", "en", "en-us+f3"),
                tmp_path / "src.wav")
@@ -168,6 +169,9 @@ def test_convert_falls_back_for_a_short_voice_only_when_no_converter_is_named(wa
     with _client(warmup=False) as c:
         r = c.post("/v1/convert", data={"voice": VOICE}, files=upload)
         assert r.status_code == 200, r.text
+        assert c.get("/v1/history?limit=1").json()["items"][0]["engine"] == "-:world"
+        auto = c.post("/v1/convert", data={"voice": VOICE, "engine": "auto"}, files=upload)
+        assert auto.status_code == 200, auto.text  # conversion's default, not say's converter
         assert c.get("/v1/history?limit=1").json()["items"][0]["engine"] == "-:world"
         asked = c.post("/v1/convert", data={"voice": VOICE, "engine": "knn"}, files=upload)
         assert "at least 5 s" in _error(asked, 422, "ReferenceTooShort")

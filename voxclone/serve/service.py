@@ -270,9 +270,12 @@ class Service:
         if lang is not None:
             lang = normalize_language(lang, tuple(LANGUAGE_NAMES))
         rt = self.runtime
-        _, conv = parse_engine(engine, rt if rt.converter != AUTO else replace(rt, converter=CONVERT_DEFAULT))
+        asked = engine_halves(engine)[1]  # (its TTS half, if any, is not used)
+        # "auto", asked for or set, is conversion's measured default, not the say default's converter
+        conv = (asked if asked not in ("", AUTO)
+                else CONVERT_DEFAULT if AUTO in (asked, rt.converter) else rt.converter)
         # as `voxclone convert`: a converter the request names is used or refused, never replaced
-        named = engine_halves(engine)[1] not in ("", AUTO)
+        named = asked not in ("", AUTO)
         fallback = SHORT_VOICE_CONVERTER if conv == CONVERT_DEFAULT and not named else None
         timer = StageTimer()
         start = time.perf_counter()
