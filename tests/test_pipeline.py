@@ -163,6 +163,17 @@ def test_raw_base_voice_without_converter(warm_home):
     assert result.audio.sample_rate == 22050
 
 
+def test_a_seed_repeats_an_engine_that_samples(warm_home):
+    """Piper draws noise inside its graph: the same seed gives the same speech, cloned or
+    plain; the engine itself stays unseeded."""
+    cloner = VoiceCloner(PipelineConfig(tts="piper", converter="none", watermark=False))
+    said = [cloner.synthesize("Hello there.", VOICE, seed=7).audio.samples for _ in range(2)]
+    assert np.array_equal(*said)
+    plain = [cloner.speak_plain("Hello there.", seed=7).audio.samples for _ in range(2)]
+    assert np.array_equal(*plain)
+    assert cloner.tts.model(cloner.tts.default_voice("en").id).seed is None  # nothing carries over
+
+
 # --- speech → speech ---------------------------------------------------------------------
 
 def test_convert_keeps_length_and_level(vc, speech):

@@ -153,3 +153,15 @@ def test_fetch_without_huggingface_hub_says_what_to_install(
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)
     with pytest.raises(EngineUnavailable, match="pip install huggingface_hub"):
         fetch_piper_voice("en_US-lessac-medium")
+
+
+def test_a_seed_makes_the_noise_repeat(joe: PiperTTS) -> None:
+    """VITS draws its duration and flow noise inside the graph: a seeded view repeats them."""
+    def spoken(engine):
+        return [engine.synthesize(SENTENCE, "en").samples for _ in range(2)]
+
+    first, again, other = spoken(joe.seeded(5)), spoken(joe.seeded(5)), spoken(joe.seeded(6))
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], first[1])  # later calls draw on, as without a seed
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))
+    assert joe.model(JOE).seed is None  # the engine itself is not seeded

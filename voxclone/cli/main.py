@@ -119,7 +119,7 @@ def say(text: str = typer.Argument(..., help="Text to speak (or @FILE to read it
         return
     if plain:
         result = cloner.speak_plain(text, lang, Style(speed, pitch, energy), base_voice, split,
-                                    timestamps=captions is not None)
+                                    timestamps=captions is not None, seed=seed)
         meta = output_info(**{**info, "voice": "none (engine voice)"}, voice_hash="",
                            base_voice=result.base_voice)
         provenance_cli.write_output(result.audio, output, meta)

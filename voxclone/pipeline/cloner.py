@@ -124,10 +124,11 @@ class VoiceCloner:
 
     def speak_plain(self, text: str, lang: str = "en", style: Style = Style(),
                     base_voice: str | None = None, split: str | None = None,
-                    timestamps: bool = False) -> SayResult:
+                    timestamps: bool = False, seed: int | None = None) -> SayResult:
         """``text`` in the base engine's own voice (``base_voice``, default its first voice of
         ``lang``), nothing cloned: only the post stage (loudness, output rate, watermark).
-        ``timestamps``: also time every word (:attr:`SayResult.words`)."""
+        ``timestamps``: also time every word (:attr:`SayResult.words`); ``seed``: as
+        :meth:`synthesize`'s."""
         if self.converter is not None:
             raise InvalidSetting("Speaking without a voice clones nothing: use --converter none "
                                  "(the default without --voice/--ref), or give --voice/--ref.")
@@ -135,9 +136,10 @@ class VoiceCloner:
         lang, voice_id = self.plain_voice(lang, base_voice)
         pieces = []
         pieces_text = split_text(text, split)
+        tts = self._seeded(seed)
         for piece in pieces_text:
             with timer.stage("tts"):
-                audio = self._base_speech(piece, lang, voice_id, style)
+                audio = self._base_speech(piece, lang, voice_id, style, tts)
             with timer.stage("post"):
                 pieces.append(self._post(audio, style))
         audio = Audio.concat(pieces, PIECE_GAP_S)
@@ -197,7 +199,8 @@ class VoiceCloner:
 
         Long text is split on ``split`` (or at sentences) and stitched. With ``candidates`` > 1
         the best-ranked base voices each speak the text and the output closest to the target
-        (speaker encoder) is kept. ``seed`` fixes the choice where engines sample;
+        (speaker encoder) is kept. ``seed`` makes engines that sample repeat (the same seed,
+        text and settings give the same speech; see ``TTSEngine``), the others always do;
         ``progress`` shows a progress bar over the pieces on a terminal; ``timestamps`` also
         times every word of the kept output (:attr:`SayResult.words`).
         """
@@ -224,7 +227,7 @@ class VoiceCloner:
                 with timer.stage("tts"):
                     prefetch(pieces_text, lang, voice_id, paced[voice_id])
             for audio in self._speak_pieces(pieces_text, lang, voice_id, paced[voice_id], target,
-                                            timer):
+                                            timer, self._seeded(seed)):
                 pieces.append(audio)
                 bar.update()
             results.append((voice_id, pieces))
@@ -500,14 +503,16 @@ class VoiceCloner:
         return self.tts.add_reference(clip, transcribe(clip, lang).text)  # type: ignore[attr-defined]
 
     def _speak_pieces(self, texts: list[str], lang: str, voice_id: str, style: Style,
-                      profile: VoiceProfile, timer: StageTimer) -> Iterator[Audio]:
+                      profile: VoiceProfile, timer: StageTimer,
+                      tts: TTSEngine | None = None) -> Iterator[Audio]:
         """Each text spoken, converted and post-processed, in order. The base TTS of the next
         pieces (as many at once as the engine has ``workers``, else one) and, the first time,
         world-auto's choice of strength run on other threads while this piece is converted
-        (ONNX Runtime and WORLD release the GIL); each piece is the same as when spoken alone."""
+        (ONNX Runtime and WORLD release the GIL); each piece is the same as when spoken alone.
+        ``tts``: the engine that speaks (default the cloner's; a seeded one of :meth:`_seeded`)."""
         def speak(text: str) -> Audio:
             with timer.stage("tts"):
-                return self._base_speech(text, lang, voice_id, style)
+                return self._base_speech(text, lang, voice_id, style, tts)
 
         settings = self._convert_settings(style)
         if not self.overlap_pieces:
@@ -711,12 +716,21 @@ class VoiceCloner:
             return base_voice_features(self.converter, self.tts.name, voice_id, lang,
                                        self._plain_speaker(voice_id, lang), self.settings.cache_dir)
 
-    def _base_speech(self, text: str, lang: str, voice_id: str, style: Style) -> Audio:
-        """The base TTS speaking ``text`` with a voice, or with a registered Kokoro style."""
+    def _base_speech(self, text: str, lang: str, voice_id: str, style: Style,
+                     tts: TTSEngine | None = None) -> Audio:
+        """The base TTS (``tts``, default the cloner's) speaking ``text`` with a voice, or with
+        a registered Kokoro style."""
+        tts = tts or self.tts
         table = self._styles.get(voice_id)
         if table is None:
-            return self.tts.synthesize(text, lang, voice_id, style)
-        return self.tts.synthesize(text, lang, style=style, style_table=table)  # type: ignore[call-arg]
+            return tts.synthesize(text, lang, voice_id, style)
+        return tts.synthesize(text, lang, style=style, style_table=table)  # type: ignore[call-arg]
+
+    def _seeded(self, seed: int | None) -> TTSEngine:
+        """The engine that speaks a call with ``seed``: for an engine that samples (``seeded``:
+        piper, codec-lm), a view of it whose draws start from the seed, else the engine."""
+        seeded = getattr(self.tts, "seeded", None)
+        return seeded(seed) if seeded is not None and seed is not None else self.tts
 
     def _post(self, audio: Audio, style: Style) -> Audio:
         if self.config.output_sample_rate:

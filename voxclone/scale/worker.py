@@ -42,8 +42,9 @@ class JobSpec:
     pitch_shift: convert setting, semitones.
     style: the Kokoro style table (510, 1, 256) float32 as bytes, found by the driver; then
         ``base_voice`` is its id.
-    seed: numpy/torch/random are seeded per item from (seed, item id), so an item's output does
-        not depend on which worker ran it or in which order.
+    seed: numpy/torch/random and the engines that sample (``say --seed``) are seeded per item
+        from (seed, item id), so an item's output does not depend on which worker ran it or in
+        which order.
     consent: the consent statement stored with the voice (carried into every output's metadata).
     """
 
@@ -168,7 +169,7 @@ class ItemWorker:
     def _run(self, task: Task) -> Audio:
         if self.spec.mode == "say":
             return self.cloner.say(task.text or "", self.profile, self.spec.lang, self.style,
-                                   base_voice=self.spec.base_voice, seed=self.spec.seed)
+                                   base_voice=self.spec.base_voice, seed=item_seed(self.spec.seed, task.id))
         audio = from_bytes(task.data or b"", task.name or "input.wav")
         return self.pipeline.convert(audio, self.profile, self.spec.pitch_shift)
 

@@ -162,7 +162,7 @@ class Service:
         cloner = self._cloner(tts, conv, rt, job.watermark, choice.converter_measured)
         if plain is not None:
             result = cloner.speak_plain(job.text, job.lang, job.style, plain.voice, job.split,
-                                        timestamps=job.timestamps)
+                                        timestamps=job.timestamps, seed=job.seed)
         else:
             result = cloner.synthesize(job.text, job.voice, job.lang, job.style,
                                        candidates=job.candidates, split=job.split, seed=job.seed,

@@ -62,7 +62,10 @@ class TTSEngine(Protocol):
     """Base text-to-speech: text in one language → float32 mono Audio at ``sample_rate``.
 
     Engines that know when they speak each word also have ``word_timing(text, lang, voice,
-    style, **same_options_as_synthesize) -> WordTiming`` (espeak, kokoro).
+    style, **same_options_as_synthesize) -> WordTiming`` (espeak, kokoro). Engines that draw
+    random numbers have ``seeded(seed: int) -> TTSEngine``: a view of the engine whose draws
+    start from ``seed``, so the same calls on two views of one seed give the same speech
+    (piper, codec-lm); the engine itself keeps drawing fresh.
     """
 
     name: str

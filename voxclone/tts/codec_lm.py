@@ -8,6 +8,7 @@ the returned id as ``voice``; the reference's codes and text become the prompt.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 
@@ -35,7 +36,15 @@ class CodecLMTTS:
         self.sample_rate = self.lm.codec.sample_rate
         self.languages = (self.lm.tokenizer.lang,)
         self.max_seconds = max_seconds
+        self.seed: int | None = None  # set on a view made by :meth:`seeded`
         self._refs: dict[str, tuple[Audio, str]] = {}
+
+    def seeded(self, seed: int) -> "CodecLMTTS":
+        """A view of this engine (same model and references) that samples every utterance
+        from a generator seeded with ``seed``."""
+        view = copy.copy(self)
+        view.seed = int(seed)
+        return view
 
     def add_reference(self, audio: Audio, transcript: str) -> str:
         """Register a prompt (the first ``MAX_PROMPT_S`` seconds are used); returns its voice id."""
@@ -58,7 +67,7 @@ class CodecLMTTS:
             raise InvalidSetting(f"Unknown codec-lm reference '{voice}': register one with add_reference.")
         audio, transcript = self._refs[voice]
         return self.lm.synthesize(text, audio, transcript, max_seconds=self.max_seconds,
-                                  speed=style.speed)
+                                  speed=style.speed, seed=self.seed)
 
 
 register_tts_family("codec-lm", CodecLMTTS)

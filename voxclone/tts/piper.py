@@ -9,8 +9,10 @@ the level and the generator noise (the width of the intonation).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from importlib.util import find_spec
@@ -116,6 +118,9 @@ class PiperModel:
         self.config = config
         self.threads = threads
         self._session: Any = None
+        self.seed: int | None = None  # set on a view made by :meth:`seeded`
+        self._graph: list[Any] = []  # the parsed graph, once a seed has been asked for (shared by views)
+        self._graph_lock = threading.Lock()
 
     @classmethod
     def from_files(cls, onnx_path: str | Path, config_path: str | Path | None = None,
@@ -131,10 +136,37 @@ class PiperModel:
 
     @property
     def session(self) -> Any:
-        """The onnxruntime session (opened once)."""
+        """The onnxruntime session (opened once; a seeded view's from its seeded graph)."""
         if self._session is None:
-            self._session = onnx_session(self.onnx_path, self.threads)
+            self._session = (onnx_session(self.onnx_path, self.threads) if self.seed is None
+                             else cpu_session(self._graph_seeded(self.seed), self.threads, _NEURAL_PIP))
         return self._session
+
+    def seeded(self, seed: int) -> "PiperModel":
+        """A view of this voice whose generator noise (VITS's duration and flow noise, drawn
+        inside the graph) starts from ``seed``: the same calls in the same order on two views
+        of one seed give the same speech. It opens a session of its own on first use (its
+        random operators restart from the seed): about 0.4 s for joe."""
+        view = copy.copy(self)
+        view._session, view.seed = None, int(seed)
+        return view
+
+    def _graph_seeded(self, seed: int) -> bytes:
+        """The voice's graph with every random operator given a seed derived from ``seed``."""
+        try:
+            import onnx
+        except ImportError as exc:
+            raise EngineUnavailable(f"A seed for Piper needs the onnx package: `{_NEURAL_PIP}`.") from exc
+        with self._graph_lock:
+            if not self._graph:
+                self._graph.append(onnx.load(str(self.onnx_path)))
+            graph = self._graph[0]
+            randoms = [n for n in graph.graph.node if n.op_type.startswith("Random")]
+            for i, node in enumerate(randoms):
+                kept = [a for a in node.attribute if a.name != "seed"]
+                del node.attribute[:]
+                node.attribute.extend(kept + [onnx.helper.make_attribute("seed", float(seed * 16 + i))])
+            return graph.SerializeToString()
 
     def phonemize(self, text: str) -> list[list[str]]:
         """Phonemes of each sentence, one list of code points per sentence, as Piper makes them."""
@@ -281,6 +313,14 @@ class PiperTTS:
                                 f"`voxclone models fetch piper:{voice}` (installed: "
                                 f"{', '.join(models) or 'none'}).")
         return models[voice]
+
+    def seeded(self, seed: int) -> "PiperTTS":
+        """A view of this engine whose voices' noise starts from ``seed``
+        (:meth:`PiperModel.seeded`); the engine itself keeps drawing fresh noise."""
+        self.installed()  # every voice read, so the view knows them all
+        view = copy.copy(self)
+        view._models = {path: model.seeded(seed) for path, model in self._models.items()}
+        return view
 
     def synthesize(self, text: str, lang: str, voice: str | None = None,
                    style: Style = Style()) -> Audio:
