@@ -22,7 +22,8 @@ map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger bl
 ``--select``: one more setting (pitch, intonation width, blend) chosen per utterance by the
 encoder (``--select-wide``: a wider pitch grid, and pitch and width together); ``--pitch``:
 knn without and with its pitch choice (made as shipped, on the utterance's head);
-``--pitch-more``: a wider pitch grid, and the intonation width chosen after it. Rows recorded
+``--pitch-more``: a wider pitch grid, and the intonation width chosen after it; ``--knn-k``:
+more neighbours or more smoothing of the matched envelope. Rows recorded
 before knn chose its pitch pin it off (``pitches=()``).
 """
 
@@ -375,6 +376,18 @@ def pitch_more_variants(clips, feats) -> dict:
             "knn-width": (WidthChoosing(), knn_feats, swift)}
 
 
+def knn_k_variants(clips, feats) -> dict:
+    """``--knn-k``: knn as shipped (k 4, smoothing 9 frames) and with more neighbours or a
+    longer smoothing of the matched envelope (the matching set is the same for all)."""
+    swift = ConvertSettings()
+    knn = knn_converter()
+    knn_feats = knn.features(clips)
+    return {"knn": (knn, knn_feats, swift),
+            "knn-k8": (knn_converter(knn=KnnConfig(k=8)), knn_feats, swift),
+            "knn-k16": (knn_converter(knn=KnnConfig(k=16)), knn_feats, swift),
+            "knn-smooth17": (knn_converter(knn=KnnConfig(smooth_frames=17)), knn_feats, swift)}
+
+
 WARP_MODE = ""
 SELECT_MODE = ""
 
@@ -403,6 +416,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                         else select_variants(clips, feats) if mode == "--select"
                         else pitch_variants(clips, feats) if mode == "--pitch"
                         else pitch_more_variants(clips, feats) if mode == "--pitch-more"
+                        else knn_k_variants(clips, feats) if mode == "--knn-k"
                         else warp_variants(clips, feats) if mode == "--warp"
                         else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))
