@@ -190,6 +190,13 @@ def test_cli_convert_folder_and_bad_manifest(warm_home, tmp_path, espeak):
     assert result.exit_code == 1, result.output  # one item failed, the job went on
     assert "done 2, failed 1, skipped 0" in result.stdout and "failed broken: AudioError" in result.output
     assert sorted(p.name for p in (tmp_path / "o").glob("*.wav")) == ["clip0.wav", "clip1.wav"]
+    from voxclone.audio.metadata import read_metadata
+
+    # as `voxclone convert`: knn by default, world for the arctic voice's 3.2 s of speech,
+    assert read_metadata(tmp_path / "o" / "clip0.wav")["settings"]["engine"] == "-:world"
+    named = CliRunner().invoke(app, ["batch", str(folder), "--voice", VOICE, "--converter", "knn",
+                                     "--out", str(tmp_path / "o3")])
+    assert named.exit_code != 0 and "at least 5 s" in named.output  # and a named knn is refused
     bad = manifest(tmp_path / "bad.csv", [("../escape", "Hi.")])
     result = CliRunner().invoke(app, ["batch", str(bad), "--voice", VOICE, "--out", str(tmp_path / "o2")])
     assert result.exit_code == 2 and "invalid id '../escape'" in result.output

@@ -19,7 +19,9 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
                                                           "(default: one per CPU of the cluster)."),
           ray: str = typer.Option(None, "--ray", help="Run on Ray: 'local' (start Ray here; also "
                                                       "--ray alone), 'auto' or ray://host:10001."),
-          converter: str = typer.Option("world", "--engine", "--converter", help="Tone-colour converter."),
+          converter: str = typer.Option(None, "--engine", "--converter", help="Tone-colour converter "
+                                        "(default: world for say items; for convert items knn, or "
+                                        "world for a voice with under 5 s of speech, as `voxclone convert`)."),
           tts: str = typer.Option("espeak", help="Base TTS engine (say)."),
           lang: str = typer.Option("en", help="Language of the texts (say)."),
           speed: float = typer.Option(1.0, help="Tempo multiplier 0.5-2 (say)."),
@@ -39,9 +41,10 @@ def batch(source: Path = typer.Argument(..., help="CSV/TSV manifest (id,text or 
 
     if mode not in (None, "say", "convert"):
         raise InvalidSetting(f"--mode {mode}: use say or convert.")
-    options = BatchOptions(mode, PipelineConfig(tts=tts, converter=converter, strength=strength,
+    options = BatchOptions(mode, PipelineConfig(tts=tts, converter=converter or "world", strength=strength,
                                                  watermark=not no_watermark),  # type: ignore[arg-type]
-                           lang, speed, pitch, energy, base_voice, pitch_shift, seed)
+                           lang, speed, pitch, energy, base_voice, pitch_shift, seed,
+                           convert_default=converter is None)
     summary = run_batch(source, out, voice_arg(voice, [str(r) for r in ref or []]), options,
                         workers, ray, progress=True)
     for item_id, reason in summary.failures:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from voxclone.config import Settings
+from voxclone.convert.base import CONVERT_DEFAULT, SHORT_VOICE_CONVERTER
 from voxclone.errors import BatchError, InvalidSetting
 from voxclone.paths import blocking_file
 from voxclone.pipeline import PipelineConfig, VoiceCloner, VoiceConversionPipeline
@@ -32,6 +33,9 @@ class BatchOptions:
     mode: ``say`` or ``convert`` (None: from the manifest). pipeline: engines and strength.
     lang, speed, pitch, energy, base_voice: as ``voxclone say`` (base voice: best-ranked when None).
     pitch_shift: semitones, as ``voxclone convert``. seed: per-item seeds derive from it.
+    convert_default: convert items ignore ``pipeline.converter`` and take conversion's default,
+    as ``voxclone convert`` without ``--converter`` does (knn; world for a voice with too little
+    speech for knn), what the CLI asks for when no converter is named.
     """
 
     mode: Mode | None = None
@@ -43,6 +47,7 @@ class BatchOptions:
     base_voice: str | None = None
     pitch_shift: float = 0.0
     seed: int = 0
+    convert_default: bool = False
 
 
 def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
@@ -55,9 +60,12 @@ def job_spec(voice: VoiceArg, mode: Mode, options: BatchOptions,
     common: dict[str, Any] = dict(mode=mode, voice=name, pipeline=options.pipeline.to_dict(),
                                   seed=options.seed, consent=consent)
     if mode == "convert":
-        pipeline = VoiceConversionPipeline(options.pipeline, library, settings)
-        return JobSpec(profile=pipeline.profile(voice).to_dict(), pitch_shift=options.pitch_shift,
-                       **common)
+        config, fallback = options.pipeline, None
+        if options.convert_default:
+            config, fallback = replace(config, converter=CONVERT_DEFAULT), SHORT_VOICE_CONVERTER
+        profile = VoiceConversionPipeline(config, library, settings, fallback=fallback).profile(voice)
+        common["pipeline"] = replace(config, converter=profile.converter).to_dict()  # the one used
+        return JobSpec(profile=profile.to_dict(), pitch_shift=options.pitch_shift, **common)
     Style(options.speed, options.pitch, options.energy)  # range checks before any work
     # a batch speaks many items with one style: the refined one (searched once, or cached), not
     # the start style a single interactive `say` begins with
