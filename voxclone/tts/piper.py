@@ -88,9 +88,10 @@ class PiperConfig:
         return asdict(self)
 
 
-def onnx_session(path: Path, threads: int = 2) -> Any:
-    """An onnxruntime CPU session over ``path`` with ``threads`` intra-op threads."""
-    return cpu_session(Path(path), threads, f"`{_NEURAL_PIP}`")
+def onnx_session(model: Path | bytes, threads: int = 2) -> Any:
+    """An onnxruntime CPU session over the graph file ``model`` (or its bytes) with ``threads``
+    intra-op threads."""
+    return cpu_session(model if isinstance(model, bytes) else Path(model), threads, f"`{_NEURAL_PIP}`")
 
 
 def pitch_factor(semitones: float) -> float:
@@ -138,8 +139,8 @@ class PiperModel:
     def session(self) -> Any:
         """The onnxruntime session (opened once; a seeded view's from its seeded graph)."""
         if self._session is None:
-            self._session = (onnx_session(self.onnx_path, self.threads) if self.seed is None
-                             else cpu_session(self._graph_seeded(self.seed), self.threads, _NEURAL_PIP))
+            graph = self.onnx_path if self.seed is None else self._graph_seeded(self.seed)
+            self._session = onnx_session(graph, self.threads)
         return self._session
 
     def seeded(self, seed: int) -> "PiperModel":
