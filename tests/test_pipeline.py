@@ -172,6 +172,11 @@ def test_a_seed_repeats_an_engine_that_samples(warm_home):
     plain = [cloner.speak_plain("Hello there.", seed=7).audio.samples for _ in range(2)]
     assert np.array_equal(*plain)
     assert cloner.tts.model(cloner.tts.default_voice("en").id).seed is None  # nothing carries over
+    two = "Hello there. Good bye."  # streamed, the pieces draw on as in one call
+    assert np.array_equal(np.concatenate([c.samples for c in cloner.say_stream(two, VOICE, seed=7)]),
+                          cloner.synthesize(two, VOICE, seed=7).audio.samples)
+    assert np.array_equal(np.concatenate([c.samples for c in cloner.stream_plain(two, seed=7)]),
+                          cloner.speak_plain(two, seed=7).audio.samples)
 
 
 # --- speech → speech ---------------------------------------------------------------------

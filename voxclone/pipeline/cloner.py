@@ -129,6 +129,11 @@ class VoiceCloner:
         ``lang``), nothing cloned: only the post stage (loudness, output rate, watermark).
         ``timestamps``: also time every word (:attr:`SayResult.words`); ``seed``: as
         :meth:`synthesize`'s."""
+        return self._speak_plain(text, lang, style, base_voice, split, timestamps, self._seeded(seed))
+
+    def _speak_plain(self, text: str, lang: str, style: Style, base_voice: str | None,
+                     split: str | None, timestamps: bool, tts: TTSEngine) -> SayResult:
+        """:meth:`speak_plain` spoken by ``tts`` (the cloner's engine or a seeded view of it)."""
         if self.converter is not None:
             raise InvalidSetting("Speaking without a voice clones nothing: use --converter none "
                                  "(the default without --voice/--ref), or give --voice/--ref.")
@@ -136,7 +141,6 @@ class VoiceCloner:
         lang, voice_id = self.plain_voice(lang, base_voice)
         pieces = []
         pieces_text = split_text(text, split)
-        tts = self._seeded(seed)
         for piece in pieces_text:
             with timer.stage("tts"):
                 audio = self._base_speech(piece, lang, voice_id, style, tts)
@@ -152,22 +156,24 @@ class VoiceCloner:
         return result
 
     def stream_plain(self, text: str, lang: str = "en", style: Style = Style(),
-                     base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
+                     base_voice: str | None = None, split: str | None = None,
+                     seed: int | None = None) -> Iterator[Audio]:
         """Stream :meth:`speak_plain`: engines that stream (Soprano) yield sub-sentence chunks
         (the first after a few tokens) through a streaming post stage (running level, not the
         per-piece normalisation); the others one chunk per piece. Pieces after the first start
-        with the inter-piece pause, as in :meth:`say_stream`."""
+        with the inter-piece pause, as in :meth:`say_stream`. ``seed``: as :meth:`synthesize`'s."""
         if self.converter is not None:
             raise InvalidSetting("Streaming without a voice clones nothing: use --converter none.")
         lang, voice_id = self.plain_voice(lang, base_voice)
-        stream = getattr(self.tts, "stream_speech", None)
+        tts = self._seeded(seed)
+        stream = getattr(tts, "stream_speech", None)
         post: StreamPost | None = None
         rate = self.config.output_sample_rate or self.tts.sample_rate
         for i, piece in enumerate(split_text(text, split)):
             if i:
                 yield Audio(np.zeros(int(PIECE_GAP_S * rate), np.float32), rate)
             if stream is None:
-                yield self._post(self._base_speech(piece, lang, voice_id, style), style)
+                yield self._post(self._base_speech(piece, lang, voice_id, style, tts), style)
                 continue
             post = StreamPost(self.tts.sample_rate, self.config, style, after=post)
             for chunk in stream(piece, lang, voice_id, style):
@@ -246,8 +252,10 @@ class VoiceCloner:
         return result
 
     def iter_pieces(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
-                    base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
-        """Yield each piece as soon as it has gone through TTS and conversion."""
+                    base_voice: str | None = None, split: str | None = None,
+                    seed: int | None = None) -> Iterator[Audio]:
+        """Yield each piece as soon as it has gone through TTS and conversion (``seed``: as
+        :meth:`synthesize`'s)."""
         lang = normalize_language(lang, self.tts.languages)
         pieces_text = split_text(text, split)
         profile, voices = self._profile_and_voices(voice, lang, base_voice, 1, False, StageTimer())
@@ -255,14 +263,16 @@ class VoiceCloner:
         style = self._paced(style, voice, profile, lang, voice_id)
         target = self._adapted(voice, profile, lang, voice_id)
         self.spoke_with = self._spoken_by(target)
-        yield from self._speak_pieces(pieces_text, lang, voice_id, style, target, StageTimer())
+        yield from self._speak_pieces(pieces_text, lang, voice_id, style, target, StageTimer(),
+                                      self._seeded(seed))
 
     def say_stream(self, text: str, voice: VoiceRef, lang: str = "en", style: Style = Style(),
-                   base_voice: str | None = None, split: str | None = None) -> Iterator[Audio]:
+                   base_voice: str | None = None, split: str | None = None,
+                   seed: int | None = None) -> Iterator[Audio]:
         """Stream ``text`` in ``voice``: one chunk per sentence (or ``split`` piece) as soon as it
         is ready; chunks after the first start with the inter-piece pause, so their concatenation
         equals :meth:`say` with the same arguments."""
-        for i, piece in enumerate(self.iter_pieces(text, voice, lang, style, base_voice, split)):
+        for i, piece in enumerate(self.iter_pieces(text, voice, lang, style, base_voice, split, seed)):
             if i:
                 gap = np.zeros(int(PIECE_GAP_S * piece.sample_rate), dtype=np.float32)
                 piece = Audio(np.concatenate([gap, piece.samples]), piece.sample_rate)
@@ -270,7 +280,8 @@ class VoiceCloner:
 
     def say_stream_captioned(self, text: str, voice: VoiceRef, lang: str = "en",
                              style: Style = Style(), base_voice: str | None = None,
-                             split: str | None = None) -> Iterator[SpeechChunk]:
+                             split: str | None = None, seed: int | None = None
+                             ) -> Iterator[SpeechChunk]:
         """:meth:`say_stream` with each chunk's words (times from the start of the output)."""
         from voxclone.pipeline.captions import piece_words, shift
 
@@ -278,7 +289,7 @@ class VoiceCloner:
         profile = self.profile(voice)
         voice_id = self._candidate_voices(profile, lang, base_voice, 1, voice)[0]
         start = 0.0
-        chunks = self.say_stream(text, voice, lang, style, voice_id, split)
+        chunks = self.say_stream(text, voice, lang, style, voice_id, split, seed)
         style = self._paced(style, voice, profile, lang, voice_id)  # as say_stream speaks
         for i, (piece_text, chunk) in enumerate(zip(split_text(text, split), chunks)):
             gap = int(PIECE_GAP_S * chunk.sample_rate) if i else 0
@@ -290,16 +301,17 @@ class VoiceCloner:
             start += piece.duration
 
     def stream_plain_captioned(self, text: str, lang: str = "en", style: Style = Style(),
-                               base_voice: str | None = None, split: str | None = None
-                               ) -> Iterator[SpeechChunk]:
+                               base_voice: str | None = None, split: str | None = None,
+                               seed: int | None = None) -> Iterator[SpeechChunk]:
         """:meth:`speak_plain` streamed one piece per chunk with its words (times from the start
         of the output); after the first, each chunk starts with the pause between pieces."""
         from voxclone.pipeline.captions import shift
 
         lang, voice_id = self.plain_voice(lang, base_voice)
+        tts = self._seeded(seed)  # one view for all pieces: they draw on as in speak_plain
         start = 0.0
         for i, piece_text in enumerate(split_text(text, split)):
-            result = self.speak_plain(piece_text, lang, style, voice_id, split, timestamps=True)
+            result = self._speak_plain(piece_text, lang, style, voice_id, split, True, tts)
             audio = result.audio
             if i:
                 gap = np.zeros(int(PIECE_GAP_S * audio.sample_rate), np.float32)

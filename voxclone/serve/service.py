@@ -209,10 +209,10 @@ class Service:
         cloner = self._cloner(tts, conv, rt, job.watermark, choice.converter_measured)
         if plain is not None:
             speak = cloner.stream_plain_captioned if job.timestamps else cloner.stream_plain
-            pieces = speak(job.text, job.lang, job.style, plain.voice, job.split)
+            pieces = speak(job.text, job.lang, job.style, plain.voice, job.split, seed=job.seed)
         else:
             speak = cloner.say_stream_captioned if job.timestamps else cloner.say_stream
-            pieces = speak(job.text, job.voice, job.lang, job.style, split=job.split)
+            pieces = speak(job.text, job.voice, job.lang, job.style, split=job.split, seed=job.seed)
         for chunk in pieces:
             chunks.append(chunk.audio if job.timestamps else chunk)
             yield chunk
