@@ -36,7 +36,9 @@ default converter and world-auto; ``--f0-clamp`` the default converter without i
 with its F0 held within 1.5 or 2 standard deviations of the voice's mean; ``--smooth-map`` the
 map's correction of WORLD's envelope smoothed in time; ``--pitch`` a pitch offset (±1.5
 semitones) chosen by the speaker encoder, per utterance or per voice on the calibration text;
-``--pitch-head`` the default converter's own pitch choice, made as shipped on the head.
+``--pitch-head`` the default converter's own pitch choice, made as shipped on the head;
+``--spread`` the default converter with each envelope order's spread widened back to WORLD's
+mapped envelope's after the blend (``spread``).
 """
 
 from __future__ import annotations
@@ -633,6 +635,13 @@ def pitch_head_variants(clips, texts, pairs, feats, speak_at) -> dict:
             "adapted-pitch-head": (AdaptedConverter(pitches=PITCHES), mapped)}
 
 
+def spread_variants(clips, texts, pairs, feats, speak_at) -> dict:
+    """``--spread``: the default converter as shipped, and with ``spread`` (the same map)."""
+    adapted = AdaptedConverter()
+    mapped = {**feats, **adapted.adaptation(pairs)}
+    return {"adapted": (adapted, mapped), "adapted-spread": (AdaptedConverter(spread=True), mapped)}
+
+
 def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
     scorer, tts = Scorer(dnsmos=False), KokoroTTS()
     auto = AutoWorldConverter()
@@ -668,11 +677,12 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                  else pitch_variants(clips, texts, pairs, feats, speak_at) if mode == "--pitch"
                  else pitch_head_variants(clips, texts, pairs, feats, speak_at)
                  if mode == "--pitch-head"
+                 else spread_variants(clips, texts, pairs, feats, speak_at) if mode == "--spread"
                  else {})
         for name, kw in {"--combined": {}, "--residual": RESIDUAL, "--levers": {},
                          "--speeds": {}, "--guided": {}, "--prosody": {},
                          "--texture": {}, "--f0map": {}, "--warp": {}, "--f0-clamp": {},
-                         "--smooth-map": {}, "--pitch": {}, "--pitch-head": {},
+                         "--smooth-map": {}, "--pitch": {}, "--pitch-head": {}, "--spread": {},
                          "--energy": {}, "--intonation": INTONATION,
                          "--intonation-low": INTONATION_LOW,
                          "--harvest": HARVEST, "--capacity": CAPACITY,

@@ -8,7 +8,7 @@ came from, the map may hold for any speaker's speech. Each variant converts the 
 speakers' held-out clips into each target (the eval's ``vc`` rows: the same sources); both judges
 and Whisper WER score every output; rows go to a JSON file.
 
-    python bench/convert_map.py librispeech-other,vctk '' rows.json [--map]
+    python bench/convert_map.py librispeech-other,vctk '' rows.json [--map] [fresh]
 
 ``--map`` scores the frame maps (one base voice, or the searched style and two stock voices);
 without it, the frame energy's spread brought to the voice's (the dynamics ``adapted`` uses,
@@ -23,8 +23,14 @@ map (``--warp-enc``); ``--knn-blend``: knn as it is (with its warp) at larger bl
 encoder (``--select-wide``: a wider pitch grid, and pitch and width together); ``--pitch``:
 knn without and with its pitch choice (made as shipped, on the utterance's head);
 ``--pitch-more``: a wider pitch grid, and the intonation width chosen after it; ``--knn-k``:
-more neighbours or more smoothing of the matched envelope. Rows recorded
-before knn chose its pitch pin it off (``pitches=()``).
+more neighbours or more smoothing of the matched envelope; ``--knn-bands``: the matched envelope
+blended more strongly into the higher cepstral orders only, and each order's spread brought back
+to the mapped envelope's (global-variance compensation, ``KnnConfig.spread``);
+``--knn-confident``: the blend of each window by how near its neighbours' keys lie (its rank
+within the utterance), between a low and a high blend; ``--own-pitch``: the pitch offset chosen
+on knn's own output's head; ``--world``: ``vc:world`` alone. A fifth argument ``fresh`` takes
+other source utterances (:func:`fresh_sources`). Rows recorded before knn restored the spread by
+default (2026-12-04) had it off; rows recorded before knn chose its pitch pin it off (``pitches=()``).
 """
 
 from __future__ import annotations
@@ -388,13 +394,113 @@ def knn_k_variants(clips, feats) -> dict:
             "knn-smooth17": (knn_converter(knn=KnnConfig(smooth_frames=17)), knn_feats, swift)}
 
 
+class Banded(KnnConverter):
+    """``--knn-bands``: knn as shipped, its matched envelope blended at ``high`` from order
+    ``split`` on (``blend`` below it); ``spread`` as :class:`KnnConfig`'s."""
+
+    def __init__(self, split: int = 13, high: float = 0.5, spread: bool = False) -> None:
+        super().__init__(knn=KnnConfig(spread=spread), keys=knn_converter()._keys)
+        self.split, self.high = split, high
+
+    def pulled_mcep(self, an, mapped, envelope, blend, strength, rows=slice(None), spread=False):
+        weights = np.full(mapped.shape[1] - 1, blend)
+        weights[self.split - 1:] = self.high
+        return super().pulled_mcep(an, mapped, envelope, weights, strength, rows, spread)
+
+
+def bands_variants(clips, feats) -> dict:
+    """``--knn-bands``: knn as shipped before the spread came on; the higher orders (13..) at blend 0.5 and 0.75; each
+    order's spread restored (``KnnConfig(spread=True)``) alone and with the higher orders at 0.5."""
+    swift = ConvertSettings()
+    knn = knn_converter(knn=KnnConfig(spread=False))
+    knn_feats = knn.features(clips)
+    return {"knn": (knn, knn_feats, swift),
+            "knn-hi0.5": (Banded(high=0.5), knn_feats, swift),
+            "knn-hi0.75": (Banded(high=0.75), knn_feats, swift),
+            "knn-gv": (knn_converter(knn=KnnConfig(spread=True)), knn_feats, swift),
+            "knn-hi0.5-gv": (Banded(high=0.5, spread=True), knn_feats, swift)}
+
+
+def confident_variants(clips, feats) -> dict:
+    """``--knn-confident``: with the spread restored, at blend 0.35, and the blend by the
+    neighbours' nearness (``blend_range``) from 0.1 to 0.4 (mean 0.25) and 0.15 to 0.55 (mean
+    0.35); on fresh sources knn as shipped, with the spread alone, and the first two, side by side."""
+    swift = ConvertSettings()
+    knn_feats = knn_converter().features(clips)
+    rows = {"knn-gv-b0.35": KnnConfig(blend=0.35, spread=True),
+            "knn-conf0.1-0.4-gv": KnnConfig(blend_range=(0.1, 0.4), spread=True),
+            "knn-conf0.15-0.55-gv": KnnConfig(blend_range=(0.15, 0.55), spread=True)}
+    if FRESH:
+        rows = {"knn": KnnConfig(spread=False), "knn-gv": KnnConfig(spread=True),
+                **{k: v for k, v in rows.items() if k != "knn-conf0.15-0.55-gv"}}
+    return {name: (knn_converter(knn=cfg), knn_feats, swift) for name, cfg in rows.items()}
+
+
+class OwnPitch(KnnConverter):
+    """``--own-pitch``: knn whose pitch offset is chosen on the head of its own envelope (the
+    matched one, blended) rather than of WORLD's conversion; the warp is chosen as shipped."""
+
+    def __init__(self, knn: KnnConfig = KnnConfig()) -> None:
+        super().__init__(knn=knn, keys=knn_converter()._keys)
+
+    def convert(self, audio, target, settings=ConvertSettings(), source=None, timer=None):
+        from dataclasses import replace
+
+        from voxclone.audio.speaker import closest_to
+
+        an = self.analyze(audio, settings.f0_method)  # type: ignore[arg-type]
+        an, source, _ = self._warp_choice(an, target, settings, source, timer)
+        src = source or self._stats([an])
+        mapped = self.mapped_mcep(an, src, target, 1.0)
+        bank = MatchingSet.from_text(target["matching_set"])
+        matched, blend = self.matched(audio, an, bank, mapped[:, 1:])
+        mcep = self.pulled_mcep(an, mapped, matched, blend, settings.strength, spread=self.knn.spread)
+        mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
+        if self.pitches and settings.pitch_shift == 0.0 and settings.strength > 0.0:
+            head = self._choice_head(an)
+            n = len(head.f0)
+            goal = np.asarray(target["embedding"], dtype=np.float32)
+            best, _ = closest_to(goal, ((p, self.synthesize(head, mcep[:n], src, target,
+                                                            replace(settings, pitch_shift=p)))
+                                        for p in self.pitches), 0.0)
+            settings = replace(settings, pitch_shift=best)
+        out = self.synthesize(an, mcep, src, target, settings, timer)
+        return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
+
+
+def own_pitch_variants(clips, feats) -> dict:
+    """``--own-pitch``: knn choosing its pitch on its own output's head, without and with the
+    spread restored (knn as shipped and with the spread: ``--knn-bands``' rows)."""
+    swift = ConvertSettings()
+    knn_feats = knn_converter().features(clips)
+    return {"knn-ownpitch": (OwnPitch(KnnConfig(spread=False)), knn_feats, swift),
+            "knn-ownpitch-gv": (OwnPitch(KnnConfig(spread=True)), knn_feats, swift)}
+
+
+def world_variants(clips, feats) -> dict:
+    """``--world``: ``vc:world`` as the eval makes it (the row the bar compares knn with),
+    e.g. on fresh sources beside ``--knn-confident fresh``' rows."""
+    return {"world": (WorldConverter(), feats, ConvertSettings())}
+
+
 WARP_MODE = ""
 SELECT_MODE = ""
+FRESH = False
 
 
-def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
+def fresh_sources(others, n: int = 2):
+    """Sources none of the rows above used (``fresh`` as the fifth argument): the held-out
+    scoring clip of the others from the third on (then the first two), instead of the eval's
+    ceiling clip of the first two, so a setting chosen on the eval's conversions is checked
+    on other utterances and, where a set has the speakers, other source speakers."""
+    order = others[2:] + others[:2]
+    return [s.score[0] for s in order if s.score][:n]
+
+
+def main(sets: str, speakers: str, out_path: str, mode: str = "", sources: str = "") -> None:
     scorer, world = Scorer(dnsmos=False), WorldConverter()
-    global WARP_MODE, SELECT_MODE
+    global WARP_MODE, SELECT_MODE, FRESH
+    FRESH = sources == "fresh"
     SELECT_MODE = "wide" if mode == "--select-wide" else ""
     mode = "--select" if SELECT_MODE else mode
     WARP_MODE = {"--warp-f0": "f0", "--warp-enc": "enc", "--knn-blend": "blend"}.get(mode, "")
@@ -417,10 +523,14 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
                         else pitch_variants(clips, feats) if mode == "--pitch"
                         else pitch_more_variants(clips, feats) if mode == "--pitch-more"
                         else knn_k_variants(clips, feats) if mode == "--knn-k"
+                        else bands_variants(clips, feats) if mode == "--knn-bands"
+                        else confident_variants(clips, feats) if mode == "--knn-confident"
+                        else own_pitch_variants(clips, feats) if mode == "--own-pitch"
+                        else world_variants(clips, feats) if mode == "--world"
                         else warp_variants(clips, feats) if mode == "--warp"
                         else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))
-            for i, utt in enumerate(_sources(others, 2)):
+            for i, utt in enumerate(fresh_sources(others) if sources == "fresh" else _sources(others, 2)):
                 source = load(utt.path)
                 row = {"speaker": split.speaker, "gender": split.gender, "i": i,
                        "source_speaker": utt.speaker}
@@ -441,4 +551,4 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "") -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

@@ -171,3 +171,51 @@ def test_matching_in_blocks_gives_the_same_neighbours(monkeypatch):
     whole = bank.match(queries, voiced, 4)
     monkeypatch.setattr(matching_set, "QUERY_BLOCK", 7)
     np.testing.assert_array_equal(bank.match(queries, voiced, 4), whole)
+
+
+def test_nearness_is_the_mean_cosine_of_the_neighbours():
+    rng = np.random.default_rng(1)
+    from voxclone.convert.matching_set import unit
+
+    bank = MatchingSet(unit(rng.normal(size=(200, 8))), rng.normal(size=(200, 3)), np.ones(200, bool))
+    queries = np.concatenate([bank.keys[:5], unit(rng.normal(size=(5, 8)))])
+    means, near = bank.nearest(queries, np.ones(10, bool), 1)
+    np.testing.assert_allclose(near[:5], 1.0, atol=1e-5)  # each key finds itself
+    np.testing.assert_allclose(means[:5], bank.values[:5])
+    assert (near[5:] < 0.999).all()
+    np.testing.assert_array_equal(bank.match(queries, np.ones(10, bool), 3),
+                                  bank.nearest(queries, np.ones(10, bool), 3)[0])
+
+
+def test_blend_by_nearness_spans_its_range(knn, target, voice):
+    ranged = knn_converter(knn=KnnConfig(blend_range=(0.1, 0.4), smooth_frames=1))
+    an = ranged.analyze(voice, "dio")
+    bank = MatchingSet.from_text(target["matching_set"])
+    matched, blend = ranged.matched(voice, an, bank)
+    np.testing.assert_array_equal(matched, ranged.matched_mcep(voice, an, bank))
+    assert blend.shape == (len(an.mcep), 1)
+    assert blend.min() == pytest.approx(0.1) and blend.max() == pytest.approx(0.4)
+    assert knn.matched(voice, an, bank)[1] == knn.knn.blend
+    assert ranged.version != knn_converter(knn=KnnConfig(smooth_frames=1)).version
+    with pytest.raises(InvalidSetting):
+        knn_converter(knn=KnnConfig(blend_range=(0.1, 1.4)))
+
+
+def test_order_spread_is_widened_back_never_narrowed(knn, voice):
+    from voxclone.convert.dynamics import SPREAD_CAP, with_order_spread
+
+    an = knn.analyze(voice, "dio")
+    rng = np.random.default_rng(2)
+    reference = an.mcep + rng.normal(scale=0.3, size=an.mcep.shape)
+    narrowed = an.mcep.copy()
+    narrowed[:, 1:] = narrowed[:, 1:].mean(axis=0) + 0.8 * (narrowed[:, 1:] - narrowed[:, 1:].mean(axis=0))
+    out = with_order_spread(narrowed, reference, an)
+    voiced = an.speech & (an.f0 > 0)
+    ratio = out[voiced, 1:].std(axis=0) / narrowed[voiced, 1:].std(axis=0)
+    goal = reference[voiced, 1:].std(axis=0) / narrowed[voiced, 1:].std(axis=0)
+    np.testing.assert_allclose(ratio, np.clip(goal, 1.0, SPREAD_CAP), rtol=1e-6)
+    np.testing.assert_allclose(out[voiced, 1:].mean(axis=0), narrowed[voiced, 1:].mean(axis=0), atol=1e-9)
+    np.testing.assert_array_equal(out[:, 0], narrowed[:, 0])
+    np.testing.assert_array_equal(out[~an.speech], narrowed[~an.speech])
+    wide = with_order_spread(reference, narrowed, an)  # a narrower reference: unchanged
+    np.testing.assert_allclose(wide, reference)

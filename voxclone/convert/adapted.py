@@ -61,28 +61,31 @@ class AdaptedConverter(WorldConverter):
                  frame_map: FrameMapConfig = FrameMapConfig(), blend: float = DEFAULT_BLEND,
                  residual: bool = False, f0_blend: float = DEFAULT_F0_BLEND,
                  dynamics: bool = DEFAULT_DYNAMICS, f0_smooth: int = 0,
-                 pitches: tuple[float, ...] = PITCH_CHOICES) -> None:
+                 pitches: tuple[float, ...] = PITCH_CHOICES, spread: bool = False) -> None:
         """``residual``: the map learns the target's envelope minus WORLD's mapped one (where it
         cannot tell, it falls back to WORLD's map rather than to an average envelope);
         ``f0_blend``: share of the F0 map's correction of the intonation (0 = WORLD's F0 map
         alone); ``dynamics``: bring the frame energy's spread to the voice's; ``f0_smooth``:
         frames (5 ms) of the moving average the F0 map's correction is smoothed by (0: none);
         ``pitches``: as :class:`~voxclone.convert.world.WorldConverter`'s, chosen on this
-        converter's own conversion of the utterance's head (``()``: no choice)."""
+        converter's own conversion of the utterance's head (``()``: no choice); ``spread``: each
+        envelope order's spread widened back to WORLD's mapped envelope's after the blend
+        (:func:`~voxclone.convert.dynamics.with_order_spread`)."""
         super().__init__(config, dynamics, pitches=pitches)
         if not 0.0 <= blend <= 1.0 or not 0.0 <= f0_blend <= 1.0:
             raise InvalidSetting(f"blend={blend}, f0_blend={f0_blend}: use 0..1.")
         self.frame_map, self.blend, self.residual = frame_map, blend, residual
         if f0_smooth < 0:
             raise InvalidSetting(f"f0_smooth={f0_smooth}: use 0 or more frames.")
-        self.f0_blend, self.f0_smooth = f0_blend, f0_smooth
+        self.f0_blend, self.f0_smooth, self.spread = f0_blend, f0_smooth, spread
         self.version = (f"{self.version}:adapted-1:{frame_map.key}:{blend}"
                         + (":residual" if residual else "")
                         + (f":f0-{f0_blend}" if f0_blend else "")
                         + (f":f0-smooth-{f0_smooth}" if f0_smooth else ""))
         self.adaptation_version = self.version.replace(self.pitch_tag, "", 1)
-        """What a learned map depends on: ``version`` less the pitch choice, which is made at
-        conversion (a map learned before the choice came on stays valid)."""
+        """What a learned map depends on: ``version`` less the pitch choice and the spread,
+        which act at conversion (a map learned before either came on stays valid)."""
+        self.version += ":spread" if spread else ""
 
     def training_frames(self, pairs: list[ParallelUtterance]) -> tuple[np.ndarray, np.ndarray]:
         """Inputs (N, F) and targets (N, order) of the aligned speech frames of ``pairs`` (with
@@ -142,7 +145,8 @@ class AdaptedConverter(WorldConverter):
         learned = decoded_map(target["adaptation"]).predict(an.mcep, an.f0 > 0)
         if self.residual:
             learned = learned + mapped[:, 1:]
-        mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech)
+        mcep = self.pulled_mcep(an, mapped, learned, self.blend, settings.strength, an.speech,
+                                spread=self.spread)
         return self.with_voice_dynamics(mcep, an, src, target, settings.strength)
 
     def _choice_conversion(self, an: Analysis, src: Features, target: Features,

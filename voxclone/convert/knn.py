@@ -4,9 +4,10 @@ WORLD's mean/variance map moves only the statistics of the source's envelope. He
 window of the source is matched, in a phonetic space (an early layer of the bundled Whisper
 encoder, local in time), to the ``k`` nearest windows of the target's own clips with the same
 voicing; the mean of their mel-cepstra is blended into the WORLD-mapped envelope at ``blend``,
-smoothed over time. The source's formants are first warped toward the voice's (the warp of
-:data:`~voxclone.convert.warp.WARPS` the speaker encoder prefers, per utterance), and the
-mapped pitch optionally offset by the one of ``pitches`` it prefers. The source
+smoothed over time, each order's spread then widened back to the WORLD-mapped envelope's (the
+mean of neighbours narrows it). The source's formants are first warped toward the voice's (the
+warp of :data:`~voxclone.convert.warp.WARPS` the speaker encoder prefers, per utterance), and
+the mapped pitch optionally offset by the one of ``pitches`` it prefers. The source
 keeps its timing, energy (c0) and aperiodicity; F0 is mapped to the target's range as in
 :class:`~voxclone.convert.world.WorldConverter`.
 """
@@ -50,7 +51,12 @@ class KnnConfig:
     speaker's mean key (over its speech windows) before matching, a cepstral-mean-like
     normalisation that leaves more phone and less speaker in the keys. guide_weight: how much
     the candidates' distance to the WORLD-mapped source envelope counts against their phonetic
-    similarity (0: phonetic keys alone).
+    similarity (0: phonetic keys alone). blend_range: (low, high) instead of one ``blend``:
+    each 20 ms window's blend by how near its neighbours lie, ranked within the utterance
+    (the nearest ``high``, the farthest ``low``; smoothed as the envelope is). spread: each
+    order's spread over the utterance widened back to the WORLD-mapped envelope's after the
+    blend (:func:`~voxclone.convert.dynamics.with_order_spread`); on by default, measured on
+    the dev set's conversions (README).
     """
 
     encoder: str = "tiny.en"
@@ -60,6 +66,8 @@ class KnnConfig:
     smooth_frames: int = 9
     center: bool = False
     guide_weight: float = 0.0
+    blend_range: tuple[float, float] | None = None
+    spread: bool = True
 
 
 class KnnConverter(WorldConverter):
@@ -79,8 +87,11 @@ class KnnConverter(WorldConverter):
         the pitch offset chosen)."""
         super().__init__(config, dynamics, warps, pitches)
         self._keys = keys
-        if not 0.0 <= knn.blend <= 1.0 or knn.k < 1 or knn.smooth_frames < 1:
-            raise InvalidSetting(f"Bad kNN settings {knn}: blend 0..1, k ≥ 1, smooth_frames ≥ 1.")
+        blends = (knn.blend, *(knn.blend_range or ()))
+        if (not all(0.0 <= b <= 1.0 for b in blends) or knn.k < 1 or knn.smooth_frames < 1
+                or (knn.blend_range is not None and len(knn.blend_range) != 2)):
+            raise InvalidSetting(f"Bad kNN settings {knn}: blends 0..1 (blend_range: low, high), "
+                                 "k ≥ 1, smooth_frames ≥ 1.")
         self.knn = knn
         self.version = f"{self.version}:knn-1:" + "-".join(str(v) for v in asdict(knn).values())
         self._per_window = round(20.0 / config.frame_period_ms)
@@ -152,9 +163,10 @@ class KnnConverter(WorldConverter):
             mapped = self.mapped_mcep(an, src, target, 1.0)
         with maybe_stage(timer, "matching"):
             bank = MatchingSet.from_text(target["matching_set"])
-            matched = self.matched_mcep(audio, an, bank, mapped[:, 1:])
+            matched, blend = self.matched(audio, an, bank, mapped[:, 1:])
         with maybe_stage(timer, "conversion"):
-            mcep = self.pulled_mcep(an, mapped, matched, self.knn.blend, settings.strength)
+            mcep = self.pulled_mcep(an, mapped, matched, blend, settings.strength,
+                                    spread=self.knn.spread)
             mcep = self.with_voice_dynamics(mcep, an, src, target, settings.strength)
         out = self.synthesize(an, mcep, src, target, settings, timer)
         return _fit_length(out, round(len(audio) * out.sample_rate / audio.sample_rate))
@@ -164,16 +176,29 @@ class KnnConverter(WorldConverter):
         """The matched envelope c1.. (T, order) of every WORLD frame of ``an``, smoothed; frames
         outside speech keep their own. ``guide`` (T, order): the mapped source envelope that
         ``guide_weight`` compares candidates with."""
+        return self.matched(audio, an, bank, guide)[0]
+
+    def matched(self, audio: Audio, an: Analysis, bank: MatchingSet,
+                guide: np.ndarray | None = None) -> tuple[np.ndarray, float | np.ndarray]:
+        """:meth:`matched_mcep`'s envelope and the blend to pull it in at: ``blend``, or with
+        ``blend_range`` one per frame (T, 1) by how near the frame's neighbours lie."""
         keys = self.keys(audio)
         _, voiced, speech = self._windows(an, len(keys))
         if guide is not None:
             guide = window_means(guide, self._per_window, len(keys))
-        per_window = bank.match(self._normalise(keys, speech), voiced, self.knn.k, guide,
-                                self.knn.guide_weight)
+        per_window, near = bank.nearest(self._normalise(keys, speech), voiced, self.knn.k, guide,
+                                        self.knn.guide_weight)
         frame_window = np.minimum(np.arange(len(an.mcep)) // self._per_window, len(keys) - 1)
         matched = uniform_filter1d(per_window[frame_window], self.knn.smooth_frames, axis=0,
                                    mode="nearest")
-        return np.where(an.speech[:, None], matched, an.mcep[:, 1:])
+        matched = np.where(an.speech[:, None], matched, an.mcep[:, 1:])
+        if self.knn.blend_range is None:
+            return matched, self.knn.blend
+        low, high = self.knn.blend_range
+        rank = np.argsort(np.argsort(near, kind="stable"), kind="stable") / max(len(near) - 1, 1)
+        blend = uniform_filter1d((low + (high - low) * rank)[frame_window], self.knn.smooth_frames,
+                                 mode="nearest")
+        return matched, blend[:, None]
 
 
 def _fit_length(audio: Audio, n: int) -> Audio:

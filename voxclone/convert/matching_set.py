@@ -68,9 +68,17 @@ class MatchingSet:
         candidates then score cosine minus ``guide_weight`` times their mean squared distance to
         it in units of the set's per-dimension spread, so neighbours also sound alike.
         """
+        return self.nearest(queries, voiced, k, guide, guide_weight)[0]
+
+    def nearest(self, queries: np.ndarray, voiced: np.ndarray, k: int,
+                guide: np.ndarray | None = None, guide_weight: float = 0.0
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`match`'s means (T, order) and how near each query's ``k`` neighbours lie
+        (T,): the mean of their scores (cosine similarity, less the guide's penalty)."""
         q = unit(queries)
         scale = 1.0 / np.maximum(self.values.std(axis=0), 1e-4)
         out = np.empty((len(q), self.values.shape[1]), dtype=np.float64)
+        near = np.zeros(len(q))
         for flag in (True, False):
             rows = np.flatnonzero(voiced == flag)
             pool = np.flatnonzero(self.voiced == flag)
@@ -85,7 +93,8 @@ class MatchingSet:
                     sims -= guide_weight * _sq_dist(guide[part] * scale, self.values[pool] * scale)
                 best = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
                 out[part] = self.values[pool[best]].mean(axis=1)
-        return out
+                near[part] = np.take_along_axis(sims, best, axis=1).mean(axis=1)
+        return out, near
 
 
 QUERY_BLOCK = 2048

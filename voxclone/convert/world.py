@@ -14,7 +14,7 @@ from voxclone.audio.mcep import mc2sp, sp2mc
 from voxclone.audio.speaker import closest_to, speaker_encoder
 from voxclone.audio.types import Audio
 from voxclone.convert.base import ConvertSettings, Features, register_converter
-from voxclone.convert.dynamics import energy_spread, spread_ratio, with_dynamics
+from voxclone.convert.dynamics import energy_spread, spread_ratio, with_dynamics, with_order_spread
 from voxclone.convert.spectral_classes import fit_classes, map_classes
 from voxclone.convert.warp import WARP_CHOICE_SECONDS, warp
 from voxclone.errors import AudioError, InvalidSetting
@@ -290,12 +290,18 @@ class WorldConverter:
         return mcep
 
     @staticmethod
-    def pulled_mcep(an: Analysis, mapped: np.ndarray, envelope: np.ndarray, blend: float,
-                    strength: float, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """The mapped envelope ``mapped`` (T, order+1) with its c1.. pulled at ``blend`` toward
-        ``envelope`` (T, order) on ``rows``, applied to ``an`` at ``strength``."""
+    def pulled_mcep(an: Analysis, mapped: np.ndarray, envelope: np.ndarray,
+                    blend: float | np.ndarray, strength: float,
+                    rows: np.ndarray | slice = slice(None), spread: bool = False) -> np.ndarray:
+        """The mapped envelope ``mapped`` (T, order+1) with its c1.. pulled at ``blend`` (a
+        number, or one per frame (T, 1)) toward ``envelope`` (T, order) on ``rows``, each
+        order's spread then widened back to ``mapped``'s when ``spread``
+        (:func:`~voxclone.convert.dynamics.with_order_spread`), applied to ``an`` at ``strength``."""
         mix = mapped.copy()
-        mix[rows, 1:] += blend * (envelope[rows] - mapped[rows, 1:])
+        weights = blend[rows] if isinstance(blend, np.ndarray) else blend
+        mix[rows, 1:] += weights * (envelope[rows] - mapped[rows, 1:])
+        if spread:
+            mix = with_order_spread(mix, mapped, an)
         return an.mcep + strength * (mix - an.mcep)
 
     def synthesize(self, an: Analysis, mcep: np.ndarray, src: Features, target: Features,
