@@ -409,8 +409,9 @@ class Banded(KnnConverter):
 
 
 def bands_variants(clips, feats) -> dict:
-    """``--knn-bands``: knn as shipped before the spread came on; the higher orders (13..) at blend 0.5 and 0.75; each
-    order's spread restored (``KnnConfig(spread=True)``) alone and with the higher orders at 0.5."""
+    """``--knn-bands``: knn as shipped before the spread came on; the higher orders (13..) at
+    blend 0.5 and 0.75; each order's spread restored (``KnnConfig(spread=True)``) alone and with
+    the higher orders at 0.5."""
     swift = ConvertSettings()
     knn = knn_converter(knn=KnnConfig(spread=False))
     knn_feats = knn.features(clips)
@@ -530,7 +531,7 @@ def main(sets: str, speakers: str, out_path: str, mode: str = "", sources: str =
                         else warp_variants(clips, feats) if mode == "--warp"
                         else range_variants(clips, feats) if mode == "--dyn-range"
                         else dynamics_variants(clips, feats))
-            for i, utt in enumerate(fresh_sources(others) if sources == "fresh" else _sources(others, 2)):
+            for i, utt in enumerate(fresh_sources(others) if FRESH else _sources(others, 2)):
                 source = load(utt.path)
                 row = {"speaker": split.speaker, "gender": split.gender, "i": i,
                        "source_speaker": utt.speaker}
